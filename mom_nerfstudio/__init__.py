@@ -1,0 +1,1 @@
+"""The mom4d method: looping 4D Gaussians on nerfstudio's splatfacto."""
