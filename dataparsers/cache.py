@@ -1,0 +1,88 @@
+"""On-disk cache of the synthesis stages.
+
+Each stage's result is stored under a key made from the image's content and every option that affects the
+stage (upstream stages' keys included), so a change of option recomputes exactly the stages it touches.
+Writes are atomic: an interrupted run leaves either no entry or a complete one, never one that later loads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zipfile
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from dataparsers.atomic import atomic_file, atomic_folder
+from dataparsers.errors import Mom4dInputError
+from dataparsers.log import logger
+
+
+def stage_key(stage: str, parts: Mapping[str, Any]) -> str:
+    """A short, stable hash of a stage's name and the JSON-serialisable values it depends on."""
+    payload = json.dumps({"stage": stage, **parts}, sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def file_digest(path: Path | None) -> str | None:
+    """sha256 of a file's bytes (None for no file), so that cache keys follow a user file's content."""
+    if path is None:
+        return None
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+class StageCache:
+    """A folder of stage results: arrays in `.npz` files and whole folders, each under its stage key."""
+
+    def __init__(self, folder: Path, force: bool = False) -> None:
+        self.folder = Path(folder)
+        self.force = force
+        self._recomputed: set[Path] = set()
+        self._check_writable()
+
+    def _check_writable(self) -> None:
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            with atomic_file(self.folder / ".write-test") as probe:
+                probe.write_bytes(b"ok")
+            (self.folder / ".write-test").unlink()
+        except OSError as error:
+            raise Mom4dInputError(
+                f"The cache folder {self.folder} is not writable ({error.strerror or error}). "
+                "Choose a writable folder with --cache-dir."
+            ) from error
+
+    def _must_compute(self, path: Path) -> bool:
+        # With --force a stage is recomputed once per run, then reused by later calls in the same run.
+        return not path.exists() or (self.force and path not in self._recomputed)
+
+    def arrays(self, stage: str, key: str, compute: Callable[[], dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+        """Load the arrays of `stage` under `key`, or compute and store them."""
+        path = self.folder / f"{stage}-{key}.npz"
+        if not self._must_compute(path):
+            try:
+                with np.load(path, allow_pickle=False) as stored:
+                    return {name: stored[name] for name in stored.files}
+            except (OSError, ValueError, zipfile.BadZipFile) as error:
+                logger.warning("Cached %s at %s is unreadable (%s); recomputing it.", stage, path, error)
+        arrays = compute()
+        with atomic_file(path) as temporary:
+            with open(temporary, "wb") as handle:
+                np.savez(handle, **arrays)
+        self._recomputed.add(path)
+        return arrays
+
+    def folder_for(self, stage: str, key: str, build: Callable[[Path], None]) -> Path:
+        """The folder of `stage` under `key`, built by `build(temporary_folder)` when missing."""
+        path = self.folder / f"{stage}-{key}"
+        if self._must_compute(path):
+            with atomic_folder(path) as temporary:
+                build(temporary)
+            self._recomputed.add(path)
+        return path
+
+    def has_folder(self, stage: str, key: str) -> bool:
+        """Whether a complete folder of `stage` under `key` exists and would be reused."""
+        return not self._must_compute(self.folder / f"{stage}-{key}")
