@@ -1,0 +1,340 @@
+import json
+import logging
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from dataparsers.errors import Mom4dInputError
+from dataparsers.motion_input import DEFAULT_AUTO_SPEED, SKY_SPEED_RATIO, MotionInput, resolve_motion_input
+
+# The original photo is 200 x 100 (width x height); it is worked on at half resolution.
+ORIGINAL_WIDTH, ORIGINAL_HEIGHT = 200, 100
+SCALE = 0.5
+WORKING_SHAPE = (50, 100)
+
+
+@pytest.fixture
+def rgb() -> np.ndarray:
+    """A working image with nothing the automatic default would animate (textured grass)."""
+    noise = np.random.default_rng(0).normal(0, 0.08, size=WORKING_SHAPE)[..., None]
+    return np.clip(np.array([0.25, 0.5, 0.15]) + noise, 0, 1).astype(np.float32)
+
+
+@pytest.fixture
+def image_path(tmp_path: Path) -> Path:
+    return tmp_path / "photo.jpg"
+
+
+def polygon(label: str, points: list) -> dict:
+    return {"label": label, "points": points, "shape_type": "polygon"}
+
+
+def line(label: str, start: list, end: list) -> dict:
+    return {"label": label, "points": [start, end], "shape_type": "line"}
+
+
+RECTANGLE = polygon("motion", [[20, 20], [120, 20], [120, 80], [20, 80]])  # 100 x 60 original pixels
+ARROW = line("hint", [50, 50], [100, 50])  # 50 original pixels to the right
+
+
+def write_labelme(image_path: Path, shapes: list, width: float = ORIGINAL_WIDTH, height: float = ORIGINAL_HEIGHT):
+    path = image_path.with_suffix(".json")
+    path.write_text(json.dumps({"version": "5.2.1", "shapes": shapes, "imageWidth": width, "imageHeight": height}))
+    return path
+
+
+def write_flow(path: Path, shape: tuple[int, int], velocity: tuple[float, float]) -> Path:
+    flow = np.zeros((*shape, 2), dtype=np.float32)
+    flow[..., 0], flow[..., 1] = velocity
+    np.save(path, flow)
+    return path
+
+
+def write_mask_and_hints(tmp_path: Path, arrows: list) -> tuple[Path, Path]:
+    mask = np.zeros((ORIGINAL_HEIGHT, ORIGINAL_WIDTH), dtype=np.uint8)
+    mask[20:80, 20:120] = 255
+    mask_path = tmp_path / "mask.png"
+    cv2.imwrite(str(mask_path), mask)
+    hints_path = tmp_path / "hints.json"
+    hints_path.write_text(json.dumps(arrows))
+    return mask_path, hints_path
+
+
+def resolve(image_path: Path, rgb: np.ndarray, **options) -> MotionInput:
+    return resolve_motion_input(image_path, rgb, SCALE, **options)
+
+
+# --- labelme -------------------------------------------------------------------------------------------------
+
+
+def test_labelme_annotation_is_converted_to_the_working_resolution(image_path, rgb):
+    write_labelme(image_path, [RECTANGLE, ARROW])
+    motion = resolve(image_path, rgb)
+    assert motion.source == "labelme annotation photo.json"
+    assert motion.mask.shape == WORKING_SHAPE and motion.mask.dtype == bool
+    assert motion.mask.sum() == pytest.approx(50 * 30, rel=0.02)
+    assert motion.mask[25, 35] and not motion.mask[5, 5] and not motion.mask[25, 70]
+    # 50 px at the original resolution, * 0.5 to the working one, over 50 frames.
+    np.testing.assert_allclose(motion.hint_velocities, [[50 * 0.5 / 50, 0.0]], atol=1e-6)
+    # Pixel centres map as (p + 0.5) * 0.5 - 0.5.
+    np.testing.assert_allclose(motion.hint_starts, [[24.75, 24.75]], atol=1e-6)
+    assert motion.hint_starts.dtype == np.float32 and motion.flow is None and not motion.is_static
+
+
+def test_labelme_labels_are_matched_by_prefix_and_other_labels_ignored(image_path, rgb):
+    shapes = [
+        polygon("motion_water", [[20, 20], [120, 20], [120, 80], [20, 80]]),
+        polygon("tree", [[150, 10], [190, 10], [190, 90]]),
+        line("hint2", [50, 50], [50, 75]),
+        line("horizon", [0, 30], [200, 30]),
+    ]
+    write_labelme(image_path, shapes)
+    motion = resolve(image_path, rgb, hint_frames=25.0)
+    assert not motion.mask[:, 80:].any()
+    np.testing.assert_allclose(motion.hint_velocities, [[0.0, 25 * 0.5 / 25]], atol=1e-6)
+
+
+def test_labelme_annotation_drawn_on_a_resized_copy_uses_its_image_size(image_path, rgb):
+    # The same rectangle and arrow, drawn on a 400 x 200 copy.
+    shapes = [polygon("motion", [[40, 40], [240, 40], [240, 160], [40, 160]]), line("hint", [100, 100], [200, 100])]
+    write_labelme(image_path, shapes, width=400, height=200)
+    motion = resolve(image_path, rgb)
+    assert motion.mask.sum() == pytest.approx(50 * 30, rel=0.02)
+    np.testing.assert_allclose(motion.hint_velocities, [[100 * 0.25 / 50, 0.0]], atol=1e-6)
+
+
+def test_hints_starting_outside_the_image_are_dropped_with_a_warning(image_path, rgb, caplog):
+    write_labelme(image_path, [RECTANGLE, ARROW, line("hint", [250, 50], [260, 50]), line("hint", [5, -3], [5, 5])])
+    with caplog.at_level(logging.WARNING, logger="mom4d"):
+        motion = resolve(image_path, rgb)
+    assert len(motion.hint_starts) == 1
+    assert "2 of 3 hint(s)" in caplog.text and "photo.json" in caplog.text
+
+
+@pytest.mark.parametrize(
+    "shapes, reason",
+    [
+        ([ARROW], "no 'motion' polygon"),
+        ([polygon("motion", [[20, 20], [120, 20], [70, 20]]), ARROW], "no 'motion' polygon"),  # zero area
+        ([RECTANGLE], "no hint arrow"),
+        ([RECTANGLE, line("hint", [250, 50], [260, 50])], "no hint arrow"),  # its only hint dropped
+    ],
+)
+def test_labelme_annotation_where_nothing_moves_is_a_static_scene_with_a_warning(
+    image_path, rgb, caplog, shapes, reason
+):
+    write_labelme(image_path, shapes)
+    with caplog.at_level(logging.WARNING, logger="mom4d"):
+        motion = resolve(image_path, rgb)
+    assert motion.is_static and len(motion.hint_starts) == 0
+    assert "static scene" in caplog.text and reason in caplog.text
+
+
+def test_labelme_rectangles_are_motion_regions(image_path, rgb):
+    rectangle = {"label": "motion", "points": [[120, 80], [20, 20]], "shape_type": "rectangle"}
+    write_labelme(image_path, [rectangle, ARROW])
+    assert resolve(image_path, rgb).mask.sum() == pytest.approx(50 * 30, rel=0.02)
+
+
+def test_malformed_labelme_json_names_the_line_and_column(image_path, rgb):
+    image_path.with_suffix(".json").write_text('{\n  "shapes": [\n    {"label": "motion",, }\n  ]\n}')
+    with pytest.raises(Mom4dInputError, match=r"photo\.json: malformed JSON at line 3, column 24"):
+        resolve(image_path, rgb)
+
+
+@pytest.mark.parametrize(
+    "document, message",
+    [
+        ({"imageWidth": 200, "imageHeight": 100}, r"no 'shapes' field"),
+        ({"shapes": {"label": "motion"}}, r"'shapes' must be a list"),
+        ({"shapes": [RECTANGLE, {"points": [[0, 0], [1, 1], [0, 1]]}]}, r"shapes\[1\] has no 'label'"),
+        ({"shapes": [{"label": "motion"}]}, r"shapes\[0\] has no 'points'"),
+        ({"shapes": [RECTANGLE, ARROW, polygon("motion", [[0, 0], [5, 5]])]}, r"shapes\[2\]\.points: .*at least 3"),
+        ({"shapes": [RECTANGLE, {**ARROW, "points": [[0, 0], [5, 5], [9, 9]]}]}, r"shapes\[1\]\.points: .*exactly 2"),
+        ({"shapes": [polygon("motion", [[0, 0], ["ten", 5], [9, 9]])]}, r"shapes\[0\]\.points must be a list of"),
+        ({"shapes": [polygon("motion", [[0, 0], [5, None], [9, 9]])]}, r"shapes\[0\]\.points must be a list of"),
+        ({"shapes": [{**ARROW, "shape_type": "polygon"}]}, r"shapes\[0\]\.shape_type: a hint must be a line"),
+        ({"shapes": [{**RECTANGLE, "shape_type": "circle"}]}, r"shapes\[0\]\.shape_type: a motion region must be"),
+        ([RECTANGLE, ARROW], r"expected a labelme annotation"),
+        ({"shapes": [], "imageWidth": 100, "imageHeight": 100}, r"aspect ratio"),
+        ({"shapes": [], "imageWidth": "wide", "imageHeight": 100}, r"imageWidth must be a positive number"),
+    ],
+)
+def test_invalid_labelme_annotations_are_named_in_the_error(image_path, rgb, document, message):
+    image_path.with_suffix(".json").write_text(json.dumps(document))
+    with pytest.raises(Mom4dInputError, match=message) as error:
+        resolve(image_path, rgb)
+    assert "photo.json" in str(error.value)
+
+
+def test_labelme_annotation_without_image_size_is_taken_at_the_original_resolution(image_path, rgb):
+    image_path.with_suffix(".json").write_text(json.dumps({"shapes": [RECTANGLE, ARROW]}))
+    motion = resolve(image_path, rgb)
+    assert motion.mask.sum() == pytest.approx(50 * 30, rel=0.02)
+    np.testing.assert_allclose(motion.hint_velocities, [[0.5, 0.0]], atol=1e-6)
+
+
+# --- explicit mask, hints, flow -----------------------------------------------------------------------------
+
+
+def test_mask_and_hints_files_are_converted_to_the_working_resolution(tmp_path, image_path, rgb):
+    mask_path, hints_path = write_mask_and_hints(tmp_path, [[50, 50, 50, 100], [300, 10, 310, 10]])
+    motion = resolve(image_path, rgb, motion_mask=mask_path, hints=hints_path)
+    assert motion.source == "motion mask mask.png with hints hints.json"
+    assert motion.mask.sum() == pytest.approx(50 * 30, rel=0.02)
+    np.testing.assert_allclose(motion.hint_velocities, [[0.0, 0.5]], atol=1e-6)  # the second starts outside
+
+
+def test_a_mask_at_another_resolution_is_resized_with_nearest(tmp_path, image_path, rgb):
+    mask = np.zeros((20, 40), dtype=np.uint8)
+    mask[:, :20] = 1  # the left half
+    cv2.imwrite(str(tmp_path / "small_mask.png"), mask)
+    _, hints_path = write_mask_and_hints(tmp_path, [[50, 50, 60, 50]])
+    motion = resolve(image_path, rgb, motion_mask=tmp_path / "small_mask.png", hints=hints_path)
+    assert motion.mask[:, :50].all() and not motion.mask[:, 50:].any()
+
+
+def test_a_mask_without_hints_or_hints_without_a_mask_is_an_error(tmp_path, image_path, rgb):
+    mask_path, hints_path = write_mask_and_hints(tmp_path, [[50, 50, 60, 50]])
+    with pytest.raises(Mom4dInputError, match="without hints.*--hints.*--flow"):
+        resolve(image_path, rgb, motion_mask=mask_path)
+    with pytest.raises(Mom4dInputError, match="without a motion mask.*--motion-mask"):
+        resolve(image_path, rgb, hints=hints_path)
+
+
+@pytest.mark.parametrize(
+    "hints_text, message",
+    [
+        ("[[50, 50, 60, 50]", r"hints\.json: malformed JSON at line 1"),
+        ('{"arrows": []}', r"hints\.json: expected a JSON list of arrows"),
+        ("[[50, 50, 60, 50], [1, 2, 3]]", r"hints\.json: \[1\] must be an arrow"),
+        ('[[50, 50, 60, "x"]]', r"hints\.json: \[0\] must be an arrow"),
+    ],
+)
+def test_invalid_hints_files_are_named_in_the_error(tmp_path, image_path, rgb, hints_text, message):
+    mask_path, hints_path = write_mask_and_hints(tmp_path, [])
+    hints_path.write_text(hints_text)
+    with pytest.raises(Mom4dInputError, match=message):
+        resolve(image_path, rgb, motion_mask=mask_path, hints=hints_path)
+
+
+def test_an_empty_mask_file_or_a_zero_flow_is_a_static_scene_with_a_warning(tmp_path, image_path, rgb, caplog):
+    _, hints_path = write_mask_and_hints(tmp_path, [[50, 50, 60, 50]])
+    cv2.imwrite(str(tmp_path / "empty.png"), np.zeros((100, 200), dtype=np.uint8))
+    zero_flow = write_flow(tmp_path / "zero.npy", (50, 100), (0.0, 0.0))
+    with caplog.at_level(logging.WARNING, logger="mom4d"):
+        assert resolve(image_path, rgb, motion_mask=tmp_path / "empty.png", hints=hints_path).is_static
+        assert resolve(image_path, rgb, flow=zero_flow).is_static
+    assert "empty.png is empty: static scene" in caplog.text and "zero.npy is zero everywhere" in caplog.text
+
+
+def test_a_mask_of_another_aspect_ratio_is_an_error(tmp_path, image_path, rgb):
+    _, hints_path = write_mask_and_hints(tmp_path, [[50, 50, 60, 50]])
+    cv2.imwrite(str(tmp_path / "square.png"), np.full((100, 100), 255, dtype=np.uint8))
+    with pytest.raises(Mom4dInputError, match=r"square\.png is 100 x 100.*aspect ratio"):
+        resolve(image_path, rgb, motion_mask=tmp_path / "square.png", hints=hints_path)
+
+
+def test_a_flow_is_resized_with_its_vectors_and_masked_where_it_moves(tmp_path, image_path, rgb):
+    flow = np.zeros((ORIGINAL_HEIGHT, ORIGINAL_WIDTH, 2), dtype=np.float32)
+    flow[:, 100:] = [2.0, -1.0]  # the right half moves
+    np.save(tmp_path / "flow.npy", flow)
+    motion = resolve(image_path, rgb, flow=tmp_path / "flow.npy")
+    assert motion.source == "flow flow.npy"
+    assert motion.flow.shape == (*WORKING_SHAPE, 2) and motion.flow.dtype == np.float32
+    np.testing.assert_allclose(motion.flow[:, 60:], np.broadcast_to([1.0, -0.5], (50, 40, 2)), atol=1e-6)
+    assert motion.mask[:, 60:].all() and not motion.mask[:, :45].any()
+    assert not motion.flow[~motion.mask].any() and len(motion.hint_starts) == 0
+
+
+@pytest.mark.parametrize("shape", [(100, 200), (100, 200, 3), (100, 100, 2), (2, 100, 200)])
+def test_a_flow_of_the_wrong_shape_is_an_error_naming_both_shapes(tmp_path, image_path, rgb, shape):
+    np.save(tmp_path / "flow.npy", np.zeros(shape, dtype=np.float32))
+    expected = r"expected \(H, W, 2\) with W / H = 100 / 50"
+    with pytest.raises(Mom4dInputError, match=rf"has shape \({shape[0]}, {shape[1]}.*{expected}"):
+        resolve(image_path, rgb, flow=tmp_path / "flow.npy")
+
+
+def test_a_flow_with_nan_is_an_error(tmp_path, image_path, rgb):
+    flow = np.zeros((50, 100, 2), dtype=np.float32)
+    flow[3, 4, 0] = np.nan
+    np.save(tmp_path / "flow.npy", flow)
+    with pytest.raises(Mom4dInputError, match="1 NaN"):
+        resolve(image_path, rgb, flow=tmp_path / "flow.npy")
+
+
+def test_missing_files_are_errors(tmp_path, image_path, rgb):
+    with pytest.raises(Mom4dInputError, match="nowhere.npy not found"):
+        resolve(image_path, rgb, flow=tmp_path / "nowhere.npy")
+    with pytest.raises(Mom4dInputError, match="nowhere.png not found"):
+        resolve(image_path, rgb, motion_mask=tmp_path / "nowhere.png", hints=tmp_path / "hints.json")
+
+
+# --- precedence and the automatic default -------------------------------------------------------------------
+
+
+def test_mode_none_wins_over_every_source(tmp_path, image_path, rgb):
+    write_labelme(image_path, [RECTANGLE, ARROW])
+    flow = write_flow(tmp_path / "flow.npy", (50, 100), (1.0, 0.0))
+    motion = resolve(image_path, rgb, mode="none", flow=flow)
+    assert motion.is_static and motion.source.startswith("none")
+
+
+def test_labelme_annotation_wins_over_explicit_files_with_a_warning(tmp_path, image_path, rgb, caplog):
+    write_labelme(image_path, [RECTANGLE, ARROW])
+    mask_path, hints_path = write_mask_and_hints(tmp_path, [[50, 50, 50, 100]])
+    flow = write_flow(tmp_path / "flow.npy", (50, 100), (1.0, 0.0))
+    with caplog.at_level(logging.INFO, logger="mom4d"):
+        motion = resolve(image_path, rgb, motion_mask=mask_path, hints=hints_path, flow=flow)
+    assert motion.source == "labelme annotation photo.json"
+    assert "Ignoring --motion-mask, --hints, --flow" in caplog.text
+    assert "Motion: labelme annotation" in caplog.text
+
+
+def test_mask_and_hints_win_over_a_flow(tmp_path, image_path, rgb, caplog):
+    mask_path, hints_path = write_mask_and_hints(tmp_path, [[50, 50, 50, 100]])
+    flow = write_flow(tmp_path / "flow.npy", (50, 100), (1.0, 0.0))
+    with caplog.at_level(logging.WARNING, logger="mom4d"):
+        motion = resolve(image_path, rgb, motion_mask=mask_path, hints=hints_path, flow=flow)
+    assert motion.source.startswith("motion mask") and motion.flow is None
+    assert "Ignoring --flow" in caplog.text
+
+
+def test_a_flow_wins_over_the_automatic_default(tmp_path, image_path, rgb):
+    motion = resolve(image_path, rgb, flow=write_flow(tmp_path / "flow.npy", (50, 100), (1.0, 0.0)))
+    assert motion.source == "flow flow.npy"
+
+
+def test_automatic_default_drifts_the_sky_sideways_and_says_how_to_choose(image_path, caplog):
+    height, width = 64, 128
+    sky_rows = 24
+    rgb = np.empty((height, width, 3), dtype=np.float32)
+    rgb[:sky_rows] = [0.35, 0.55, 0.9]
+    rgb[sky_rows:] = np.clip(
+        np.array([0.25, 0.5, 0.15]) + np.random.default_rng(1).normal(0, 0.08, (height - sky_rows, width, 1)), 0, 1
+    )
+    with caplog.at_level(logging.INFO, logger="mom4d"):
+        motion = resolve_motion_input(image_path, rgb, 1.0)
+    assert motion.source == "automatic (sky)"
+    assert motion.mask[: sky_rows - 2].all() and not motion.mask[sky_rows + 2 :].any()
+    columns, rows = motion.hint_starts.astype(int).T
+    assert len(motion.hint_starts) >= 2 and motion.mask[rows, columns].all()
+    # Stated at a 1024-px long side, converted to this 128-px image.
+    expected_speed = SKY_SPEED_RATIO * DEFAULT_AUTO_SPEED * width / 1024
+    np.testing.assert_allclose(motion.hint_velocities, np.tile([expected_speed, 0.0], (len(rows), 1)), rtol=1e-5)
+    warnings = [record.getMessage() for record in caplog.records if record.levelno == logging.WARNING]
+    assert any("photo.json" not in message and "--motion-mask" in message and "--flow" in message
+               and "--motion none" in message and "labelme" in message for message in warnings)
+
+
+def test_automatic_default_with_nothing_to_animate_is_a_static_scene(image_path, rgb, caplog):
+    with caplog.at_level(logging.WARNING, logger="mom4d"):
+        motion = resolve(image_path, rgb)
+    assert motion.is_static and "static scene" in caplog.text
+
+
+def test_unknown_mode_is_an_error(image_path, rgb):
+    with pytest.raises(Mom4dInputError, match="Unknown motion mode 'wind'"):
+        resolve(image_path, rgb, mode="wind")
