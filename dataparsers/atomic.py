@@ -8,6 +8,12 @@ from pathlib import Path
 from typing import Iterator
 
 
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
 @contextlib.contextmanager
 def atomic_file(path: Path) -> Iterator[Path]:
     """Yield a temporary path beside `path`; on success it is renamed onto `path`, on failure removed.
@@ -20,6 +26,8 @@ def atomic_file(path: Path) -> Iterator[Path]:
     handle, temp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".partial{path.suffix}", dir=path.parent)
     os.close(handle)
     temp_path = Path(temp_name)
+    # mkstemp creates owner-only files; give the result the permissions of an ordinary new file.
+    temp_path.chmod(0o666 & ~_umask())
     try:
         yield temp_path
         os.replace(temp_path, path)
@@ -33,6 +41,7 @@ def atomic_folder(path: Path) -> Iterator[Path]:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     temp_path = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent))
+    temp_path.chmod(0o777 & ~_umask())
     try:
         yield temp_path
         if path.exists():

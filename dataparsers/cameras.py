@@ -58,9 +58,9 @@ def rotation_yaw_pitch(yaw_degrees: float, pitch_degrees: float) -> torch.Tensor
     about_y = torch.tensor(
         [[math.cos(yaw), 0.0, math.sin(yaw)], [0.0, 1.0, 0.0], [-math.sin(yaw), 0.0, math.cos(yaw)]]
     )
-    # y points down, so looking up is a negative rotation about x.
+    # y points down, so looking up turns the forward axis towards -y.
     about_x = torch.tensor(
-        [[1.0, 0.0, 0.0], [0.0, math.cos(pitch), math.sin(pitch)], [0.0, -math.sin(pitch), math.cos(pitch)]]
+        [[1.0, 0.0, 0.0], [0.0, math.cos(pitch), -math.sin(pitch)], [0.0, math.sin(pitch), math.cos(pitch)]]
     )
     return about_y @ about_x
 

@@ -28,13 +28,18 @@ class MovingCloud:
     velocity: torch.Tensor  # [P, 3], world units per frame
     moving: torch.Tensor  # [P] bool
 
+    def __post_init__(self) -> None:
+        self._static = (self.points[~self.moving], self.features[~self.moving])
+        self._moving = (self.points[self.moving], self.features[self.moving], self.velocity[self.moving])
+
     def static_part(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Points and features that never move."""
-        return self.points[~self.moving], self.features[~self.moving]
+        return self._static
 
     def moving_part(self, frames: float) -> tuple[torch.Tensor, torch.Tensor]:
         """Moving points displaced by `frames` frames of motion (negative: backwards), with their features."""
-        return self.points[self.moving] + frames * self.velocity[self.moving], self.features[self.moving]
+        points, features, velocity = self._moving
+        return points + frames * velocity, features
 
 
 @dataclass

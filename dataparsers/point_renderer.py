@@ -41,58 +41,61 @@ def render_points(
     """Splat camera-frame points [P, 3] carrying features [P, C] into the view of `intrinsics`."""
     height, width = intrinsics.height, intrinsics.width
     device = points_camera.device
-    num_pixels = height * width
+    num_channels = features.shape[1]
     uv, z = project_points(points_camera, intrinsics)
-    in_front = z > NEAR_PLANE
 
-    # Continuous pixel-index coordinates: pixel (i, j) has its centre at (j, i).
-    x = uv[:, 0] - 0.5
-    y = uv[:, 1] - 0.5
+    # Continuous pixel-index coordinates (pixel (i, j) has its centre at (j, i)), shifted by one so that the
+    # four splat corners of every point that can touch the image fall inside a one-pixel padded canvas.
+    x = uv[:, 0] + 0.5
+    y = uv[:, 1] + 0.5
+    in_reach = (z > NEAR_PLANE) & (x >= 0) & (x < width + 1) & (y >= 0) & (y < height + 1)
+    kept = torch.nonzero(in_reach, as_tuple=True)[0]
+    x, y, z, kept_features = x[kept], y[kept], z[kept], features[kept]
+    padded_width = width + 2
+    num_padded = (height + 2) * padded_width
+
     x0 = torch.floor(x)
     y0 = torch.floor(y)
     fx = x - x0
     fy = y - y0
-    corner_dx = torch.tensor([0, 1, 0, 1], device=device)
-    corner_dy = torch.tensor([0, 0, 1, 1], device=device)
-    cols = x0.long()[:, None] + corner_dx  # [P, 4]
-    rows = y0.long()[:, None] + corner_dy
+    top_left = y0.long() * padded_width + x0.long()
+    corner_index = top_left[:, None] + torch.tensor([0, 1, padded_width, padded_width + 1], device=device)
     corner_weights = torch.stack([(1 - fx) * (1 - fy), fx * (1 - fy), (1 - fx) * fy, fx * fy], dim=1)
-    inside = in_front[:, None] & (cols >= 0) & (cols < width) & (rows >= 0) & (rows < height)
-    corner_index = torch.where(inside, rows * width + cols, torch.zeros_like(cols))
+    nearest_index = torch.round(y).long() * padded_width + torch.round(x).long()
 
-    nearest_col = torch.round(x).long()
-    nearest_row = torch.round(y).long()
-    nearest_inside = in_front & (nearest_col >= 0) & (nearest_col < width) & (nearest_row >= 0) & (nearest_row < height)
-    nearest_index = torch.where(nearest_inside, nearest_row * width + nearest_col, torch.zeros_like(nearest_col))
-
-    infinity = torch.tensor(float("inf"), device=device)
-    front_nearest = torch.full((num_pixels,), float("inf"), device=device)
-    front_nearest.scatter_reduce_(0, nearest_index, torch.where(nearest_inside, z, infinity), reduce="amin")
-    front_any = torch.full((num_pixels,), float("inf"), device=device)
-    corner_z = torch.where(inside, z[:, None].expand(-1, 4), infinity)
-    front_any.scatter_reduce_(0, corner_index.reshape(-1), corner_z.reshape(-1), reduce="amin")
+    front_nearest = torch.full((num_padded,), float("inf"), device=device)
+    front_nearest.scatter_reduce_(0, nearest_index, z, reduce="amin")
+    front_any = torch.full((num_padded,), float("inf"), device=device)
+    front_any.scatter_reduce_(0, corner_index.reshape(-1), z.repeat_interleave(4), reduce="amin")
     front = torch.where(torch.isfinite(front_nearest), front_nearest, front_any)
 
-    accepted = inside & (corner_z <= front[corner_index] * (1.0 + depth_tolerance))
-    weights = torch.where(accepted, corner_weights, torch.zeros_like(corner_weights)).reshape(-1)
+    limit = z * (1.0 / (1.0 + depth_tolerance))
+    accepted = front[corner_index] >= limit[:, None]
+    weights = (corner_weights * accepted).reshape(-1)
     flat_index = corner_index.reshape(-1)
-    num_channels = features.shape[1]
-    weighted = torch.cat(
-        [features.repeat_interleave(4, dim=0), z.repeat_interleave(4)[:, None], torch.ones_like(weights)[:, None]],
-        dim=1,
-    ) * weights[:, None]
-    sums = torch.zeros((num_pixels, num_channels + 2), device=device, dtype=weighted.dtype)
-    sums.index_add_(0, flat_index, weighted)
+    weight = torch.zeros(num_padded, device=device).index_add_(0, flat_index, weights)
+    depth_sum = torch.zeros(num_padded, device=device).index_add_(0, flat_index, weights * z.repeat_interleave(4))
+    feature_sum = torch.zeros((num_padded, num_channels), device=device, dtype=features.dtype)
+    feature_sum.index_add_(0, flat_index, (kept_features[:, None, :] * (corner_weights * accepted)[..., None]).reshape(-1, num_channels))
 
-    weight = sums[:, -1]
+    def crop(padded: torch.Tensor) -> torch.Tensor:
+        return padded.reshape(height + 2, padded_width, *padded.shape[1:])[1:-1, 1:-1]
+
+    weight, depth_sum, feature_sum = crop(weight), crop(depth_sum), crop(feature_sum)
     has_weight = weight > 1e-6
     safe_weight = torch.where(has_weight, weight, torch.ones_like(weight))
-    image = torch.where(has_weight[:, None], sums[:, :num_channels] / safe_weight[:, None], torch.zeros_like(sums[:, :num_channels]))
-    depth = torch.where(has_weight, sums[:, num_channels] / safe_weight, infinity)
-    visible = nearest_inside & (z <= front[nearest_index] * (1.0 + depth_tolerance))
+    visible = torch.zeros(points_camera.shape[0], dtype=torch.bool, device=device)
+    visible[kept] = (front[nearest_index] >= limit) & _inside_image(nearest_index, padded_width, height, width)
     return PointRender(
-        features=image.reshape(height, width, num_channels),
-        depth=depth.reshape(height, width),
-        weight=weight.reshape(height, width),
+        features=feature_sum / safe_weight[..., None] * has_weight[..., None],
+        depth=torch.where(has_weight, depth_sum / safe_weight, torch.full_like(weight, float("inf"))),
+        weight=weight,
         visible=visible,
     )
+
+
+def _inside_image(padded_index: torch.Tensor, padded_width: int, height: int, width: int) -> torch.Tensor:
+    """Whether padded-canvas pixel indices lie in the image proper, not in the padding."""
+    rows = padded_index // padded_width
+    cols = padded_index % padded_width
+    return (rows >= 1) & (rows <= height) & (cols >= 1) & (cols <= width)

@@ -1,0 +1,397 @@
+"""The synthesis pipeline: one photo in, a cached multi-view looping video dataset out.
+
+Stages (each cached under a key of the photo's content and the options that affect it):
+1. image loading, 2. depth (with the sky mask), 3. cameras, 4. multi-view rendering of the lifted point cloud
+with hole filling, 5-6. motion input and per-view 2D motion, 7. 3D-MOM, 8-9. looping videos written as a dataset.
+Stage keys are computed from options alone, so a complete dataset is found without loading anything upstream.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from dataparsers.cache import StageCache, file_digest, stage_key
+from dataparsers.cameras import Intrinsics, ViewPose, intrinsics_from_fov, paper_view_set, transform_points, unproject_depth_map
+from dataparsers.config import SynthesisConfig
+from dataparsers.dataset_writer import INPAINTED_LEVEL, OBSERVED_LEVEL, DatasetWriter, to_dataset_world
+from dataparsers.depth import estimate_depth
+from dataparsers.errors import Mom4dInputError
+from dataparsers.image_io import LoadedImage, load_image
+from dataparsers.inpaint import fill_holes
+from dataparsers.log import logger
+from dataparsers.looping import LoopingView, MovingCloud
+from dataparsers.motion_3d import MotionFitSettings, fit_3d_motion, lift_flow_at_constant_depth, sample_flow_at
+from dataparsers.motion_input import MotionInput, resolve_motion_input
+from dataparsers.point_renderer import render_points
+from dataparsers.progress import progress_bar
+from dataparsers.segmentation import detect_sky
+from dataparsers.view_motion import hint_field_in_view, projected_point_motion
+
+# Bumped whenever a stage's output changes for the same options, so stale caches are not reused.
+PIPELINE_VERSION = 1
+# A pixel whose splat weight reaches this fraction of a full pixel counts as seen.
+COVERAGE_THRESHOLD = 0.5
+# Point features splatted into the views: RGB, motion-mask value, opacity of the input pixel.
+_RGB, _MOVING, _OPAQUE = slice(0, 3), 3, 4
+_ORBIT_VIEW_COUNT = 5
+
+
+@dataclass(frozen=True)
+class SynthesizedDataset:
+    """Where the dataset of one photo lies, with its summary."""
+
+    folder: Path
+    transforms: dict
+
+    @property
+    def num_frames(self) -> int:
+        """Frames per loop."""
+        return int(self.transforms["mom4d"]["num_frames"])
+
+
+def resolve_device(name: str) -> torch.device:
+    """The torch device for a config's `device` option."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        logger.warning("--device cuda was asked for but no CUDA GPU is available; using the CPU.")
+        return torch.device("cpu")
+    return torch.device(name)
+
+
+def default_cache_folder(image_path: Path) -> Path:
+    """The default cache: a folder `mom4d_cache` beside the photo."""
+    return Path(image_path).resolve().parent / "mom4d_cache"
+
+
+def _array_digest(*arrays: np.ndarray | None) -> str:
+    digest = hashlib.sha256()
+    for array in arrays:
+        if array is not None:
+            digest.update(np.ascontiguousarray(array).tobytes())
+            digest.update(str(array.shape).encode())
+    return digest.hexdigest()
+
+
+def _to_uint8(rgb: np.ndarray) -> np.ndarray:
+    return np.clip(np.rint(rgb * 255.0), 0, 255).astype(np.uint8)
+
+
+class SceneSynthesis:
+    """Runs (or reuses from the cache) every synthesis stage for one photo."""
+
+    def __init__(self, image_path: Path, config: SynthesisConfig) -> None:
+        self.image_path = Path(image_path)
+        self.config = config
+        if config.num_frames < 2:
+            raise Mom4dInputError(f"--num-frames must be at least 2, got {config.num_frames}.")
+        self.image: LoadedImage = load_image(self.image_path, config.max_resolution, config.alpha_mode)
+        self.cache = StageCache(config.cache_dir or default_cache_folder(self.image_path), force=config.force)
+        self.device = resolve_device(config.device)
+        self.motion_input: MotionInput = resolve_motion_input(
+            self.image_path,
+            self.image.rgb,
+            self.image.scale,
+            mode=config.motion,
+            motion_mask=config.motion_mask,
+            hints=config.hints,
+            flow=config.flow,
+            hint_frames=config.hint_frames,
+        )
+        self.timings: dict[str, float] = {}
+
+    # ---- keys: computed from options and file contents only ----
+
+    @functools.cached_property
+    def depth_key(self) -> str:
+        """Key of the depth stage."""
+        config = self.config
+        return stage_key(
+            "depth",
+            {
+                "version": PIPELINE_VERSION,
+                "image": self.image.content_hash,
+                "max_resolution": config.max_resolution,
+                "alpha_mode": config.alpha_mode,
+                "depth": config.depth,
+                "depth_file": file_digest(config.depth_file) if config.depth == "file" else None,
+                "depth_file_kind": config.depth_file_kind,
+            },
+        )
+
+    @functools.cached_property
+    def views_key(self) -> str:
+        """Key of the multi-view rendering and per-view motion stage."""
+        motion = self.motion_input
+        config = self.config
+        return stage_key(
+            "views",
+            {
+                "depth": self.depth_key,
+                "motion": _array_digest(motion.mask, motion.hint_starts, motion.hint_velocities, motion.flow),
+                "opacity": _array_digest(self.image.opacity_mask),
+                "fov": config.fov_degrees,
+                "yaw": config.yaw_degrees,
+                "pitch": config.pitch_degrees,
+                "orbit": config.orbit_degrees,
+                "inpaint": config.inpaint,
+                "hint_sigma": config.hint_sigma,
+            },
+        )
+
+    @functools.cached_property
+    def motion_key(self) -> str:
+        """Key of the 3D-MOM stage."""
+        return stage_key("motion3d", {"views": self.views_key, "solver": self.config.motion_solver})
+
+    @functools.cached_property
+    def dataset_key(self) -> str:
+        """Key of the looping-video dataset stage."""
+        config = self.config
+        return stage_key(
+            "dataset",
+            {"motion3d": self.motion_key, "num_frames": config.num_frames, "animated_views": config.animated_views},
+        )
+
+    # ---- geometry shared by the stages ----
+
+    @functools.cached_property
+    def intrinsics(self) -> Intrinsics:
+        """Intrinsics of every view (the working image's size and the configured field of view)."""
+        height, width = self.image.rgb.shape[:2]
+        return intrinsics_from_fov(width, height, self.config.fov_degrees)
+
+    @functools.cached_property
+    def views(self) -> list[ViewPose]:
+        """The 25 synthesised views; the pivot is the median depth of the non-sky scene."""
+        depth, sky = self.depth, self.sky
+        scene = depth[~sky] if (~sky).any() else depth.reshape(-1)
+        pivot = float(np.median(scene))
+        config = self.config
+        return paper_view_set(pivot, config.yaw_degrees, config.pitch_degrees, config.orbit_degrees)
+
+    @functools.cached_property
+    def world_to_cameras(self) -> torch.Tensor:
+        """[V, 4, 4] world-to-camera transforms of the views, on the synthesis device."""
+        return torch.stack([torch.linalg.inv(view.cam_to_world) for view in self.views]).to(self.device)
+
+    # ---- stages ----
+
+    @functools.cached_property
+    def _depth_arrays(self) -> dict[str, np.ndarray]:
+        def compute() -> dict[str, np.ndarray]:
+            started = time.perf_counter()
+            sky = detect_sky(self.image.rgb)
+            depth = estimate_depth(
+                self.image.rgb,
+                sky,
+                method=self.config.depth,
+                depth_file=self.config.depth_file,
+                depth_file_kind=self.config.depth_file_kind,
+            )
+            self.timings["depth"] = time.perf_counter() - started
+            return {"depth": depth.astype(np.float32), "sky": sky}
+
+        return self.cache.arrays("depth", self.depth_key, compute)
+
+    @property
+    def depth(self) -> np.ndarray:
+        """Depth of the input view, HxW in the project's convention."""
+        return self._depth_arrays["depth"]
+
+    @property
+    def sky(self) -> np.ndarray:
+        """Sky mask of the input view, bool HxW."""
+        return self._depth_arrays["sky"]
+
+    @functools.cached_property
+    def points(self) -> torch.Tensor:
+        """One world point per input pixel, [P, 3] in the synthesis frame (the input camera's OpenCV frame)."""
+        depth = torch.from_numpy(self.depth).to(self.device)
+        return unproject_depth_map(depth, self.intrinsics)
+
+    @functools.cached_property
+    def point_features(self) -> torch.Tensor:
+        """[P, 5]: RGB, motion-mask value and opacity of the pixel each point came from."""
+        rgb = torch.from_numpy(self.image.rgb).reshape(-1, 3)
+        moving = torch.from_numpy(self.motion_input.mask.astype(np.float32)).reshape(-1, 1)
+        opacity_mask = self.image.opacity_mask
+        opaque = torch.ones_like(moving) if opacity_mask is None else torch.from_numpy(opacity_mask.astype(np.float32)).reshape(-1, 1)
+        return torch.cat([rgb, moving, opaque], dim=1).to(self.device)
+
+    @functools.cached_property
+    def moving(self) -> torch.Tensor:
+        """[P] bool, the points that the motion mask lets move."""
+        return self.point_features[:, _MOVING] > 0.5
+
+    def cloud(self, velocity: torch.Tensor) -> MovingCloud:
+        """The point cloud with a velocity per point (world units per frame)."""
+        return MovingCloud(points=self.points, features=self.point_features, velocity=velocity, moving=self.moving)
+
+    @functools.cached_property
+    def view_arrays(self) -> dict[str, np.ndarray]:
+        """Static renders of all views (t = 0) with hole filling, motion masks, 2D motion and point visibility."""
+        return self.cache.arrays("views", self.views_key, self._render_views)
+
+    def _render_views(self) -> dict[str, np.ndarray]:
+        started = time.perf_counter()
+        intrinsics = self.intrinsics
+        motion = self.motion_input
+        height, width = intrinsics.height, intrinsics.width
+        num_views = len(self.views)
+        rgb = np.zeros((num_views, height, width, 3), np.uint8)
+        confidence = np.zeros((num_views, height, width), np.uint8)
+        motion_masks = np.zeros((num_views, height, width), bool)
+        flows = np.zeros((num_views, height, width, 2), np.float16)
+        visibility = np.zeros((num_views, self.points.shape[0]), bool)
+        depth = torch.from_numpy(self.depth).to(self.device)
+        hint_starts = torch.from_numpy(motion.hint_starts).float().to(self.device)
+        hint_velocities = torch.from_numpy(motion.hint_velocities).float().to(self.device)
+        lifted_flow = self._lifted_input_flow()
+        still_cloud = self.cloud(torch.zeros_like(self.points))
+        with progress_bar("Rendering the 25 views", num_views) as advance:
+            for index in range(num_views):
+                world_to_camera = self.world_to_cameras[index]
+                frame = LoopingView(still_cloud, world_to_camera, intrinsics, self.config.num_frames).frame_at(0.0)
+                visibility[index] = render_points(transform_points(self.points, world_to_camera), self.point_features[:, :1], intrinsics).visible.cpu().numpy()
+                covered = (frame.coverage >= COVERAGE_THRESHOLD).cpu().numpy()
+                features = frame.features.cpu().numpy()
+                filled, inpainted = fill_holes(features[..., _RGB], ~covered, self.config.inpaint)
+                opaque = features[..., _OPAQUE] >= 0.5
+                rgb[index] = _to_uint8(filled)
+                confidence[index] = np.where(covered & opaque, OBSERVED_LEVEL, np.where(inpainted, INPAINTED_LEVEL, 0))
+                motion_masks[index] = covered & (features[..., _MOVING] >= 0.5)
+                if motion.flow is not None:
+                    point_motion = projected_point_motion(self.points, lifted_flow, intrinsics, world_to_camera)
+                    rendered = render_points(transform_points(self.points, world_to_camera), point_motion, intrinsics)
+                    flows[index] = (rendered.features.cpu().numpy() * motion_masks[index][..., None]).astype(np.float16)
+                elif len(motion.hint_starts):
+                    flows[index] = hint_field_in_view(
+                        motion_masks[index], hint_starts, hint_velocities, depth, intrinsics, world_to_camera, self.config.hint_sigma
+                    ).astype(np.float16)
+                advance()
+        self.timings["views"] = time.perf_counter() - started
+        return {"rgb": rgb, "confidence": confidence, "motion_masks": motion_masks, "flows": flows, "visibility": visibility}
+
+    def _lifted_input_flow(self) -> torch.Tensor:
+        """3D velocity of each point from the input view's dense flow alone, moving within its depth plane."""
+        if self.motion_input.flow is None:
+            return torch.zeros_like(self.points)
+        flow = torch.from_numpy(self.motion_input.flow).float().to(self.device).reshape(-1, 2)
+        return lift_flow_at_constant_depth(self.points, flow, self.intrinsics)
+
+    @functools.cached_property
+    def motion_arrays(self) -> dict[str, np.ndarray]:
+        """3D-MOM: per-point velocity (synthesis frame, units per frame) and the flow inconsistency before/after."""
+        return self.cache.arrays("motion3d", self.motion_key, self._fit_motion)
+
+    def _fit_motion(self) -> dict[str, np.ndarray]:
+        started = time.perf_counter()
+        views = self.view_arrays
+        flows = torch.from_numpy(views["flows"].astype(np.float32)).to(self.device)
+        visibility = torch.from_numpy(views["visibility"]).to(self.device)
+        settings = MotionFitSettings(solver=self.config.motion_solver)
+        if settings.solver == "sgd":
+            settings.steps = 200
+        with progress_bar(f"3D-MOM ({settings.solver})", settings.steps) as advance:
+            fit = fit_3d_motion(
+                self.points, self.moving, self.world_to_cameras, self.intrinsics, flows, visibility, settings, lambda _: advance()
+            )
+        logger.info(
+            "3D-MOM: multi-view flow inconsistency %.4f px/frame before (motion lifted from the input view alone), "
+            "%.4f after the fit, over %d moving points and %d views.",
+            fit.inconsistency_before,
+            fit.inconsistency_after,
+            int(self.moving.sum()),
+            len(self.views),
+        )
+        self.timings["motion3d"] = time.perf_counter() - started
+        return {
+            "velocity": fit.velocity.cpu().numpy(),
+            "inconsistency_before": np.float32(fit.inconsistency_before),
+            "inconsistency_after": np.float32(fit.inconsistency_after),
+        }
+
+    @property
+    def velocity(self) -> torch.Tensor:
+        """[P, 3] fitted velocity, world units per frame (synthesis frame)."""
+        return torch.from_numpy(self.motion_arrays["velocity"]).to(self.device)
+
+    def input_view_flow(self) -> np.ndarray:
+        """The input view's 2D motion target (px/frame, HxWx2)."""
+        return self.view_arrays["flows"][0].astype(np.float32)
+
+    def animated_view_indices(self) -> list[int]:
+        """Views that get a looping video."""
+        return {"input": [0], "orbit": list(range(_ORBIT_VIEW_COUNT)), "all": list(range(len(self.views)))}[
+            self.config.animated_views
+        ]
+
+    def looping_view(self, view_index: int) -> LoopingView:
+        """The looping-video renderer of one view."""
+        return LoopingView(self.cloud(self.velocity), self.world_to_cameras[view_index], self.intrinsics, self.config.num_frames)
+
+    # ---- the dataset ----
+
+    def dataset(self) -> SynthesizedDataset:
+        """The dataset folder, built when it is not cached yet."""
+        folder = self.cache.folder_for("dataset", self.dataset_key, self._write_dataset)
+        transforms = json.loads((folder / "transforms.json").read_text())
+        return SynthesizedDataset(folder=folder, transforms=transforms)
+
+    def _write_dataset(self, folder: Path) -> None:
+        views = self.view_arrays
+        motion = self.motion_arrays
+        started = time.perf_counter()
+        writer = DatasetWriter(folder, self.intrinsics, self.config.num_frames)
+        for index, view in enumerate(self.views):
+            writer.add_frame(view.name, index, 0, view.cam_to_world, views["rgb"][index], views["confidence"][index])
+            writer.add_motion_mask(view.name, views["motion_masks"][index])
+        animated = self.animated_view_indices() if self.moving.any() else []
+        frames_per_view = self.config.num_frames - 1
+        with progress_bar("Rendering looping videos", len(animated) * frames_per_view) as advance:
+            for index in animated:
+                looping = self.looping_view(index)
+                static_rgb = views["rgb"][index]
+                static_confidence = views["confidence"][index]
+                for frame_index in range(1, self.config.num_frames):
+                    frame = looping.frame(frame_index)
+                    covered = (frame.coverage >= COVERAGE_THRESHOLD).cpu().numpy()
+                    features = frame.features.cpu().numpy()
+                    rgb = np.where(covered[..., None], _to_uint8(features[..., _RGB]), static_rgb)
+                    opaque = features[..., _OPAQUE] >= 0.5
+                    # Pixels neither splat reached keep the static view's (filled) colour, trusted as a guess at most.
+                    confidence = np.where(
+                        covered, np.where(opaque, OBSERVED_LEVEL, 0), np.minimum(static_confidence, INPAINTED_LEVEL)
+                    ).astype(np.uint8)
+                    writer.add_frame(self.views[index].name, index, frame_index, self.views[index].cam_to_world, rgb, confidence)
+                    advance()
+        points = {
+            "xyz": to_dataset_world(self.points.cpu().numpy()).astype(np.float32),
+            "rgb": _to_uint8(self.image.rgb.reshape(-1, 3)),
+            "velocity": to_dataset_world(self.velocity.cpu().numpy()).astype(np.float32),
+            "moving": self.moving.cpu().numpy().astype(np.float32),
+        }
+        self.timings["dataset"] = time.perf_counter() - started
+        writer.finish(
+            points,
+            extra={
+                "image": str(self.image_path),
+                "image_sha256": self.image.content_hash,
+                "motion_source": self.motion_input.source,
+                "velocity_units": "world units per frame",
+                "input_view": self.views[0].name,
+                "animated_views": [self.views[index].name for index in animated],
+                "inconsistency_before": float(motion["inconsistency_before"]),
+                "inconsistency_after": float(motion["inconsistency_after"]),
+                "config": {key: str(value) if isinstance(value, Path) else value for key, value in asdict(self.config).items()},
+            },
+        )

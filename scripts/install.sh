@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Install mom4d and its dependencies into a virtual environment, then check that everything imports.
+#
+#   bash scripts/install.sh            # creates ./.venv (or reuses it)
+#   MOM4D_VENV=/path/to/env bash scripts/install.sh
+#   PYTHON=python3.11 bash scripts/install.sh
+#
+# torch and torchvision must be builds made for each other. Some machines offer a CPU-only torch wheel through
+# a local pip `find-links`, while the package index only has CUDA builds of torchvision: pip then mixes the two
+# and `import torchvision` fails. This script installs both from the package index alone (`pip --isolated`,
+# which ignores local pip configuration); the CUDA build of torch also runs on machines without a GPU.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+python=${PYTHON:-python3}
+venv=${MOM4D_VENV:-.venv}
+
+fail() {
+  echo "mom4d install: $*" >&2
+  exit 1
+}
+
+"$python" -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null ||
+  fail "Python >= 3.10 is needed; '$python' is $("$python" --version 2>&1). Set PYTHON to a newer interpreter."
+
+if [ ! -x "$venv/bin/python" ]; then
+  echo "Creating the virtual environment $venv"
+  "$python" -m venv "$venv" || fail "could not create a virtual environment at $venv (is the python venv module installed?)"
+fi
+py="$venv/bin/python"
+"$py" -m pip install -q --upgrade pip
+
+if ! "$py" -c 'import torch, torchvision' >/dev/null 2>&1; then
+  echo "Installing torch and torchvision (matching builds, from the package index)"
+  "$py" -m pip install -q --isolated torch torchvision ||
+    fail "pip could not install torch and torchvision from the package index (see the messages above)."
+fi
+
+echo "Installing mom4d with nerfstudio, gsplat and the test tools"
+"$py" -m pip install -q -e ".[test]" || fail "pip could not install mom4d (see the messages above)."
+
+if ! error=$("$py" -c 'import torch, torchvision' 2>&1); then
+  fail "torch and torchvision are installed but do not import together:
+$error
+They are probably builds that do not belong together (for example a CPU-only torch with a CUDA torchvision).
+Reinstall both from the package index:  $py -m pip install --isolated --force-reinstall torch torchvision"
+fi
+if ! error=$("$py" -c 'import nerfstudio, gsplat, dataparsers, mom_nerfstudio' 2>&1); then
+  fail "mom4d or nerfstudio does not import:
+$error"
+fi
+"$py" - <<'PY'
+from importlib.metadata import version
+
+import torch
+
+print(f"mom4d installed: torch {version('torch')}, torchvision {version('torchvision')}, "
+      f"nerfstudio {version('nerfstudio')}, gsplat {version('gsplat')}, GPU: {torch.cuda.is_available()}")
+PY
+echo "Activate it with:  source $venv/bin/activate"
