@@ -85,6 +85,8 @@ class Mom4dDataParser(DataParser):
                 "points3D_rgb": torch.from_numpy(points["rgb"]),
                 "points3D_velocity": torch.from_numpy(points["velocity"]),
                 "points3D_moving": torch.from_numpy(points["moving"]),
+                # Width of the pixel each point was lifted from: depth (the forward axis, y) over the focal length.
+                "points3D_footprint": xyz[:, 1] / float(transforms["fl_x"]),
                 "num_frames": dataset.num_frames,
                 "confidence_filenames": [dataset.folder / frame["mask_path"] for frame in frames],
             }

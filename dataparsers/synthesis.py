@@ -12,7 +12,7 @@ import functools
 import hashlib
 import json
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -339,6 +339,14 @@ class SceneSynthesis:
         """The looping-video renderer of one view."""
         return LoopingView(self.cloud(self.velocity), self.world_to_cameras[view_index], self.intrinsics, self.config.num_frames)
 
+    def config_summary(self) -> dict:
+        """The synthesis options as JSON-ready values."""
+        return {
+            option.name: str(value) if isinstance(value, Path) else value
+            for option in fields(SynthesisConfig)
+            for value in [getattr(self.config, option.name)]
+        }
+
     # ---- the dataset ----
 
     def dataset(self) -> SynthesizedDataset:
@@ -392,6 +400,6 @@ class SceneSynthesis:
                 "animated_views": [self.views[index].name for index in animated],
                 "inconsistency_before": float(motion["inconsistency_before"]),
                 "inconsistency_after": float(motion["inconsistency_after"]),
-                "config": {key: str(value) if isinstance(value, Path) else value for key, value in asdict(self.config).items()},
+                "config": self.config_summary(),
             },
         )

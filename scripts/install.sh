@@ -39,6 +39,12 @@ fi
 echo "Installing mom4d with nerfstudio, gsplat and the test tools"
 "$py" -m pip install -q -e ".[test]" || fail "pip could not install mom4d (see the messages above)."
 
+# ns-render looks for an `ffmpeg` program; the imageio-ffmpeg wheel carries one, linked into the environment.
+if ! command -v ffmpeg >/dev/null 2>&1 && [ ! -e "$venv/bin/ffmpeg" ]; then
+  ln -s "$("$py" -c 'import imageio_ffmpeg; print(imageio_ffmpeg.get_ffmpeg_exe())')" "$venv/bin/ffmpeg" ||
+    echo "mom4d install: could not link imageio-ffmpeg's ffmpeg into $venv/bin; ns-render needs an ffmpeg program." >&2
+fi
+
 if ! error=$("$py" -c 'import torch, torchvision' 2>&1); then
   fail "torch and torchvision are installed but do not import together:
 $error

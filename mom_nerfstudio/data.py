@@ -1,0 +1,67 @@
+"""Data side of the method: per-pixel confidence for the loss, and the static-then-dynamic image schedule."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, List, Type
+
+import numpy as np
+import torch
+from nerfstudio.data.datamanagers.full_images_datamanager import FullImageDatamanager, FullImageDatamanagerConfig
+from nerfstudio.data.datasets.base_dataset import InputDataset
+from PIL import Image
+
+from dataparsers.mom4d_dataparser import Mom4dDataParserConfig
+
+
+class Mom4dDataset(InputDataset):
+    """Images with their confidence map (uint8: 255 seen, 128 filled in, 0 never supervises)."""
+
+    def get_metadata(self, data: Dict) -> Dict:
+        filenames = self.metadata.get("confidence_filenames")
+        if filenames is None:
+            return {}
+        confidence = Image.open(filenames[data["image_idx"]])
+        if self.scale_factor != 1.0:
+            width, height = confidence.size
+            confidence = confidence.resize((int(width * self.scale_factor), int(height * self.scale_factor)), Image.NEAREST)
+        return {"confidence": torch.from_numpy(np.array(confidence, dtype=np.uint8))[..., None]}
+
+
+@dataclass
+class Mom4dDataManagerConfig(FullImageDatamanagerConfig):
+    """Full images, with only the views at t = 0 during the model's static stage."""
+
+    _target: Type = field(default_factory=lambda: Mom4dDataManager)
+    dataparser: Mom4dDataParserConfig = field(default_factory=Mom4dDataParserConfig)
+
+
+class Mom4dDataManager(FullImageDatamanager[Mom4dDataset]):
+    """Serves the static views alone until `static_steps`, then every frame (static views included)."""
+
+    static_steps: int = 0
+
+    def __init__(self, *args, **kwargs) -> None:
+        self._in_static_stage = False
+        super().__init__(*args, **kwargs)
+
+    def static_image_indices(self) -> List[int]:
+        """Training images at t = 0: the static views."""
+        times = self.train_dataset.cameras.times
+        if times is None:
+            return list(range(len(self.train_dataset)))
+        return [int(index) for index in torch.nonzero(times.reshape(-1) == 0).reshape(-1)]
+
+    def sample_train_cameras(self) -> List[int]:
+        indices = super().sample_train_cameras()
+        if self._in_static_stage:
+            static = set(self.static_image_indices())
+            indices = [index for index in indices if index in static]
+        return indices
+
+    def next_train(self, step: int):
+        in_static_stage = step < self.static_steps
+        if in_static_stage != self._in_static_stage:
+            self._in_static_stage = in_static_stage
+            self.train_unseen_cameras = self.sample_train_cameras()
+        return super().next_train(step)

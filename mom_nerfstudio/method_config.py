@@ -1,0 +1,96 @@
+"""The `mom4d` and `mom4d-tiny` methods, registered with nerfstudio through the `nerfstudio.method_configs` entry point."""
+
+from __future__ import annotations
+
+from nerfstudio.configs.base_config import ViewerConfig
+from nerfstudio.engine.optimizers import AdamOptimizerConfig
+from nerfstudio.engine.schedulers import ExponentialDecaySchedulerConfig
+from nerfstudio.engine.trainer import TrainerConfig
+from nerfstudio.plugins.types import MethodSpecification
+
+from dataparsers.mom4d_dataparser import Mom4dDataParserConfig
+from mom_nerfstudio.checkpoints import register_checkpoint_globals
+from mom_nerfstudio.data import Mom4dDataManagerConfig
+from mom_nerfstudio.model import Mom4dModelConfig
+from mom_nerfstudio.pipeline import Mom4dPipelineConfig
+
+register_checkpoint_globals()
+
+
+def _optimizers(max_steps: int) -> dict:
+    """Per-group optimizers: splatfacto's for the Gaussians, 4DGaussians' for the deformation field."""
+
+    def adam(lr: float, lr_final: float | None = None) -> dict:
+        scheduler = None if lr_final is None else ExponentialDecaySchedulerConfig(lr_final=lr_final, max_steps=max_steps)
+        return {"optimizer": AdamOptimizerConfig(lr=lr, eps=1e-15), "scheduler": scheduler}
+
+    return {
+        "means": adam(1.6e-4, 1.6e-6),
+        "features_dc": adam(0.0025),
+        "features_rest": adam(0.0025 / 20),
+        "opacities": adam(0.05),
+        "scales": adam(0.005),
+        "quats": adam(0.001),
+        # The motion prior comes from 3D-MOM and stays fixed; the residual deformation learns corrections.
+        "velocities": adam(0.0),
+        "motion_weights": adam(0.0),
+        "deformation_grid": adam(1.6e-3, 1.6e-5),
+        "deformation_mlp": adam(1.6e-4, 1.6e-6),
+    }
+
+
+def mom4d_trainer_config(
+    method_name: str,
+    static_steps: int,
+    dynamic_steps: int,
+    dataparser: Mom4dDataParserConfig,
+    model: Mom4dModelConfig,
+    vis: str,
+) -> TrainerConfig:
+    """A trainer config of the mom4d method with the given stage lengths."""
+    max_steps = static_steps + dynamic_steps
+    model.static_steps = static_steps
+    return TrainerConfig(
+        method_name=method_name,
+        steps_per_eval_image=500,
+        steps_per_eval_batch=0,
+        steps_per_save=2000,
+        steps_per_eval_all_images=max_steps + 1,
+        max_num_iterations=max_steps,
+        mixed_precision=False,
+        pipeline=Mom4dPipelineConfig(
+            datamanager=Mom4dDataManagerConfig(dataparser=dataparser, cache_images_type="uint8"),
+            model=model,
+        ),
+        optimizers=_optimizers(max_steps),
+        viewer=ViewerConfig(num_rays_per_chunk=1 << 15),
+        vis=vis,
+    )
+
+
+mom4d_method = MethodSpecification(
+    config=mom4d_trainer_config(
+        "mom4d",
+        static_steps=1000,
+        dynamic_steps=6000,
+        dataparser=Mom4dDataParserConfig(),
+        model=Mom4dModelConfig(sh_degree=1, num_downscales=1, resolution_schedule=1000, warmup_length=500, stop_split_at=5000),
+        vis="viewer",
+    ),
+    description="Looping 4D Gaussians from one landscape photo (3D-MOM motion prior + residual deformation; GPU).",
+)
+
+mom4d_tiny_method = MethodSpecification(
+    config=mom4d_trainer_config(
+        "mom4d-tiny",
+        static_steps=100,
+        dynamic_steps=200,
+        dataparser=Mom4dDataParserConfig(max_resolution=128, num_frames=12, animated_views="input"),
+        model=Mom4dModelConfig(
+            sh_degree=0, num_downscales=0, warmup_length=100, refine_every=50, stop_split_at=250,
+            grid_spatial_resolution=16, grid_time_resolution=12, grid_components=8, deformation_width=16,
+        ),
+        vis="tensorboard",
+    ),
+    description="mom4d at 128 px with a few hundred iterations: a CPU-sized run for tests and first tries.",
+)

@@ -1,0 +1,352 @@
+"""The mom4d model: splatfacto's Gaussians plus a looping motion prior and a learned residual deformation.
+
+Each Gaussian carries the 3D velocity that 3D-MOM gave its seed point and the seed's motion-mask value, both in
+`gauss_params`, so densification copies them to children and checkpoints keep them. A time t in [0, 1) is
+rendered with the looping prior (`looping_prior`), and, after the static stage, a space-time residual
+(`deformation`) refines position, rotation and scale of the moving Gaussians.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Tuple, Type, Union
+
+import torch
+from gsplat.strategy import DefaultStrategy
+from nerfstudio.cameras.cameras import Cameras
+from nerfstudio.models.splatfacto import RGB2SH, SplatfactoModel, SplatfactoModelConfig, num_sh_bases
+from nerfstudio.utils.rich_utils import CONSOLE
+from pytorch_msssim import SSIM
+from torch.nn import Parameter
+from torchmetrics.image import PeakSignalNoiseRatio
+
+from mom_nerfstudio.deformation import LoopingDeformationField
+from mom_nerfstudio.looping_prior import RenderLayer, blend_loop_renders, loop_terms, wrap_time
+from mom_nerfstudio.rendering import rasterization
+from mom_nerfstudio.seeds import SeedCloud
+
+# Confidence levels written by the dataparser (see dataparsers.dataset_writer).
+_OBSERVED_LEVEL = 255.0
+_INPAINTED_LEVEL = 128.0
+
+
+@dataclass
+class Mom4dModelConfig(SplatfactoModelConfig):
+    """Looping 4D Gaussians: splatfacto plus a 3D motion prior and a learned residual deformation."""
+
+    _target: Type = field(default_factory=lambda: Mom4dModel)
+    static_steps: int = 1000
+    """Iterations of the static stage (the 25 views at t = 0, deformation off) before the dynamic stage."""
+    use_motion_prior: bool = True
+    """Move Gaussians along their 3D-MOM velocities (off: the residual deformation alone must explain motion)."""
+    use_residual_deformation: bool = True
+    """Learn a space-time residual of position, rotation and scale on top of the motion prior."""
+    residual_everywhere: bool = False
+    """Let the residual deform every Gaussian, not only those the motion mask lets move."""
+    grid_spatial_resolution: int = 64
+    """Cells per spatial axis of the residual's feature planes."""
+    grid_time_resolution: int = 50
+    """Cells along time of the residual's feature planes (two loop periods)."""
+    grid_components: int = 32
+    """Features per plane of the residual."""
+    deformation_width: int = 64
+    """Hidden width of the residual's decoder."""
+    plane_tv_weight: float = 1e-4
+    """Weight of the spatial planes' total variation."""
+    time_smoothness_weight: float = 1e-2
+    """Weight of the time planes' second-difference smoothness."""
+    time_l1_weight: float = 1e-4
+    """Weight of the time planes' L1 distance to 1 (no deformation)."""
+    inpainted_weight: float = 0.1
+    """Loss weight of pixels the dataparser filled in (holes never supervise)."""
+    max_seed_points: Optional[int] = None
+    """Use at most this many seed points (evenly subsampled); None keeps them all."""
+    seed_opacity: float = 0.5
+    """Initial opacity of the seeded Gaussians."""
+    use_lpips: bool = False
+    """Report LPIPS in evaluations (needs torchvision's AlexNet weights and the LPIPS weights on disk)."""
+    scene_scale: Optional[float] = None
+    """Scale of the scene for densification thresholds; default: the median seed distance from the input camera."""
+
+
+class Mom4dModel(SplatfactoModel):
+    """Looping 4D Gaussians rendered at the time carried by each camera."""
+
+    config: Mom4dModelConfig
+
+    def populate_modules(self) -> None:
+        metadata = self.kwargs.get("metadata") or {}
+        seeds = SeedCloud.from_metadata(metadata).subsampled(self.config.max_seed_points)
+        self.num_frames = int(metadata.get("num_frames", 60))
+        num_points = seeds.xyz.shape[0]
+        dim_sh = num_sh_bases(self.config.sh_degree)
+        colors = seeds.rgb.float() / 255.0
+        features_dc = RGB2SH(colors) if self.config.sh_degree > 0 else torch.logit(colors, eps=1e-4)
+        quats = torch.zeros(num_points, 4)
+        quats[:, 0] = 1.0
+        self.gauss_params = torch.nn.ParameterDict(
+            {
+                "means": Parameter(seeds.xyz.float()),
+                "scales": Parameter(torch.log(seeds.footprint.float().clamp(min=1e-6))[:, None].repeat(1, 3)),
+                "quats": Parameter(quats),
+                "features_dc": Parameter(features_dc),
+                "features_rest": Parameter(torch.zeros(num_points, dim_sh - 1, 3)),
+                "opacities": Parameter(torch.logit(torch.full((num_points, 1), self.config.seed_opacity))),
+                "velocities": Parameter(seeds.velocity.float()),
+                "motion_weights": Parameter(seeds.moving.float()[:, None]),
+            }
+        )
+        self.camera_optimizer = self.config.camera_optimizer.setup(num_cameras=self.num_train_data, device="cpu")
+        self.psnr = PeakSignalNoiseRatio(data_range=1.0)
+        self.ssim = SSIM(data_range=1.0, size_average=True, channel=3)
+        self.lpips = self._build_lpips() if self.config.use_lpips else None
+        self.step = 0
+        self.crop_box = None
+        self.background_color = torch.tensor([0.1490, 0.1647, 0.2157])
+        if self.config.background_color != "random":
+            self.background_color = self._get_background_color().cpu()
+        if self.config.use_bilateral_grid:
+            raise ValueError("mom4d does not support the bilateral grid; leave --pipeline.model.use-bilateral-grid False.")
+        self.strategy = DefaultStrategy(
+            prune_opa=self.config.cull_alpha_thresh,
+            grow_grad2d=self.config.densify_grad_thresh,
+            grow_scale3d=self.config.densify_size_thresh,
+            grow_scale2d=self.config.split_screen_size,
+            prune_scale3d=self.config.cull_scale_thresh,
+            prune_scale2d=self.config.cull_screen_size,
+            refine_scale2d_stop_iter=self.config.stop_screen_size_at,
+            refine_start_iter=self.config.warmup_length,
+            refine_stop_iter=self.config.stop_split_at,
+            reset_every=self.config.reset_alpha_every * self.config.refine_every,
+            refine_every=self.config.refine_every,
+            pause_refine_after_reset=self.num_train_data + self.config.refine_every,
+            absgrad=self.config.use_absgrad,
+            revised_opacity=False,
+            verbose=False,
+        )
+        scene_scale = self.config.scene_scale or float(seeds.xyz.norm(dim=-1).median())
+        self.strategy_state = self.strategy.initialize_state(scene_scale=scene_scale)
+        self.deformation = LoopingDeformationField(
+            aabb=seeds.moving_bounds(),
+            spatial_resolution=self.config.grid_spatial_resolution,
+            time_resolution=self.config.grid_time_resolution,
+            num_components=self.config.grid_components,
+            hidden_width=self.config.deformation_width,
+        )
+        self._warned_missing_time = False
+
+    @staticmethod
+    def _build_lpips() -> torch.nn.Module:
+        from torchmetrics.image.lpip import LearnedPerceptualImagePatchSimilarity
+
+        return LearnedPerceptualImagePatchSimilarity(normalize=True)
+
+    @property
+    def velocities(self) -> torch.Tensor:
+        """[N, 3] velocity of each Gaussian, world units per frame."""
+        return self.gauss_params["velocities"]
+
+    @property
+    def motion_weights(self) -> torch.Tensor:
+        """[N, 1] motion-mask value of each Gaussian (0: never moves)."""
+        return self.gauss_params["motion_weights"]
+
+    def load_state_dict(self, dict, **kwargs):  # type: ignore[override]
+        missing = [name for name in self.gauss_params.keys() if f"gauss_params.{name}" not in dict]
+        if missing:
+            raise RuntimeError(
+                "This checkpoint was not written by this version of mom4d: it lacks the Gaussian parameters "
+                f"{', '.join(missing)}. Train the scene again with this version (ns-train mom4d ...)."
+            )
+        return super().load_state_dict(dict, **kwargs)
+
+    def get_gaussian_param_groups(self) -> Dict[str, List[Parameter]]:
+        return {name: [param] for name, param in self.gauss_params.items()}
+
+    def get_param_groups(self) -> Dict[str, List[Parameter]]:
+        groups = super().get_param_groups()
+        groups["deformation_grid"] = list(self.deformation.encoding.parameters())
+        groups["deformation_mlp"] = [
+            *self.deformation.trunk.parameters(),
+            *self.deformation.position_head.parameters(),
+            *self.deformation.rotation_head.parameters(),
+            *self.deformation.scale_head.parameters(),
+        ]
+        return groups
+
+    # ---- time ----
+
+    def in_static_stage(self) -> bool:
+        """Whether training is still in the static stage."""
+        return self.training and self.step < self.config.static_steps
+
+    def camera_time(self, camera: Cameras) -> float:
+        """The loop time a camera asks for, wrapped into [0, 1); 0 with a warning when it carries none."""
+        if camera.times is None:
+            if not self._warned_missing_time:
+                CONSOLE.print("[yellow]mom4d: the camera carries no time; rendering the scene at t = 0.")
+                self._warned_missing_time = True
+            return 0.0
+        return wrap_time(float(camera.times.reshape(-1)[0]))
+
+    def gaussians_at(self, t: float, frames: float) -> Dict[str, torch.Tensor]:
+        """Means, quats and log-scales of every Gaussian at loop time `t`, moved by `frames` frames of its velocity."""
+        means, quats, scales = self.means, self.quats, self.scales
+        use_residual = self.config.use_residual_deformation and not self.in_static_stage()
+        if use_residual:
+            gate = torch.ones_like(self.motion_weights) if self.config.residual_everywhere else self.motion_weights
+            deforming = torch.nonzero(gate[:, 0] > 0, as_tuple=True)[0]
+            if deforming.numel() > 0:
+                residual = self.deformation(means[deforming].detach(), t)
+                weight = gate[deforming]
+                means = means.index_add(0, deforming, weight * residual.means)
+                quats = quats.index_add(0, deforming, weight * residual.quats)
+                scales = scales.index_add(0, deforming, weight * residual.log_scales)
+        if self.config.use_motion_prior and frames != 0.0:
+            means = means + frames * self.velocities
+        return {"means": means, "quats": quats, "scales": scales}
+
+    # ---- rendering ----
+
+    def _viewmat(self, camera_to_world: torch.Tensor) -> torch.Tensor:
+        """World-to-camera matrices in gsplat's (OpenCV) convention from nerfstudio's OpenGL camera-to-world."""
+        rotation = camera_to_world[:, :3, :3] * torch.tensor([[[1.0, -1.0, -1.0]]], device=camera_to_world.device)
+        translation = camera_to_world[:, :3, 3:4]
+        viewmat = torch.zeros(camera_to_world.shape[0], 4, 4, device=camera_to_world.device, dtype=camera_to_world.dtype)
+        viewmat[:, 3, 3] = 1.0
+        viewmat[:, :3, :3] = rotation.transpose(1, 2)
+        viewmat[:, :3, 3:4] = -rotation.transpose(1, 2) @ translation
+        return viewmat
+
+    def get_outputs(self, camera: Cameras) -> Dict[str, Union[torch.Tensor, List]]:
+        if not isinstance(camera, Cameras):
+            return {}
+        if self.training:
+            assert camera.shape[0] == 1, "Only one camera at a time"
+            camera_to_world = self.camera_optimizer.apply_to_camera(camera)
+        else:
+            camera_to_world = camera.camera_to_worlds
+        if self.crop_box is not None and not self.training:
+            crop_ids = self.crop_box.within(self.means).squeeze()
+            if crop_ids.sum() == 0:
+                return self.get_empty_outputs(int(camera.width.item()), int(camera.height.item()), self.background_color)
+        else:
+            crop_ids = None
+
+        downscale = self._get_downscale_factor()
+        camera.rescale_output_resolution(1 / downscale)
+        viewmat = self._viewmat(camera_to_world)
+        intrinsics = camera.get_intrinsics_matrices().to(self.device)
+        width, height = int(camera.width.item()), int(camera.height.item())
+        self.last_size = (height, width)
+        camera.rescale_output_resolution(downscale)
+
+        render_mode = "RGB+ED" if (self.config.output_depth_during_training or not self.training) else "RGB"
+        if self.config.sh_degree > 0:
+            sh_degree = min(self.step // self.config.sh_degree_interval, self.config.sh_degree)
+            colors = torch.cat((self.features_dc[:, None, :], self.features_rest), dim=1)
+        else:
+            sh_degree = None
+            colors = torch.sigmoid(self.features_dc)
+        opacities = torch.sigmoid(self.opacities).squeeze(-1)
+
+        t = 0.0 if self.in_static_stage() else self.camera_time(camera)
+        terms = loop_terms(t, self.num_frames)
+        dominant = max(range(len(terms)), key=lambda index: terms[index].weight)
+        layers = []
+        for index, term in enumerate(terms):
+            gaussians = self.gaussians_at(t, term.frames)
+            select = (lambda tensor: tensor[crop_ids]) if crop_ids is not None else (lambda tensor: tensor)
+            render, alpha, info = rasterization(
+                means=select(gaussians["means"]),
+                quats=select(gaussians["quats"]),
+                scales=torch.exp(select(gaussians["scales"])),
+                opacities=select(opacities),
+                colors=select(colors),
+                viewmats=viewmat,
+                Ks=intrinsics,
+                width=width,
+                height=height,
+                packed=False,
+                near_plane=0.01,
+                far_plane=1e10,
+                render_mode=render_mode,
+                sh_degree=sh_degree,
+                sparse_grad=False,
+                absgrad=self.strategy.absgrad,
+                rasterize_mode=self.config.rasterize_mode,
+            )
+            # Densification statistics follow the render that dominates the blend.
+            if index == dominant:
+                self.info = info
+            layers.append(
+                RenderLayer(
+                    premultiplied=render[..., :3], alpha=alpha, depth=render[..., 3:4] if render_mode == "RGB+ED" else None
+                )
+            )
+        if self.training:
+            self.strategy.step_pre_backward(self.gauss_params, self.optimizers, self.strategy_state, self.step, self.info)
+        blended = blend_loop_renders(layers, [term.weight for term in terms])
+
+        background = self._get_background_color()
+        rgb = torch.clamp(blended.premultiplied + (1 - blended.alpha) * background, 0.0, 1.0)
+        depth = None
+        if blended.depth is not None:
+            depth = torch.where(blended.alpha > 0, blended.depth, blended.depth.detach().max()).squeeze(0)
+        if background.shape[0] == 3 and not self.training:
+            background = background.expand(height, width, 3)
+        return {"rgb": rgb.squeeze(0), "depth": depth, "accumulation": blended.alpha.squeeze(0), "background": background}
+
+    # ---- losses and metrics ----
+
+    def pixel_weights(self, batch: Dict[str, torch.Tensor]) -> Optional[torch.Tensor]:
+        """[H, W, 1] loss weight per pixel: 1 where seen, `inpainted_weight` where filled in, 0 in holes."""
+        if "confidence" in batch:
+            confidence = batch["confidence"].float()
+            weights = torch.where(confidence >= _OBSERVED_LEVEL, 1.0, torch.where(confidence >= _INPAINTED_LEVEL, self.config.inpainted_weight, 0.0))
+        elif "mask" in batch:
+            weights = batch["mask"].float()
+        else:
+            return None
+        return self._downscale_if_required(weights).to(self.device)
+
+    def get_loss_dict(self, outputs, batch, metrics_dict=None) -> Dict[str, torch.Tensor]:
+        gt_img = self.composite_with_background(self.get_gt_img(batch["image"]), outputs["background"])
+        pred_img = outputs["rgb"]
+        weights = self.pixel_weights(batch)
+        if weights is None:
+            weights = torch.ones_like(pred_img[..., :1])
+        l1 = ((gt_img - pred_img).abs() * weights).sum() / (weights.sum() * 3).clamp(min=1.0)
+        # D-SSIM as splatfacto does with masks: on both images multiplied by the weights.
+        ssim_loss = 1 - self.ssim((gt_img * weights).permute(2, 0, 1)[None], (pred_img * weights).permute(2, 0, 1)[None])
+        loss_dict = {"main_loss": (1 - self.config.ssim_lambda) * l1 + self.config.ssim_lambda * ssim_loss}
+        if self.config.use_scale_regularization and self.step % 10 == 0:
+            scale_exp = torch.exp(self.scales)
+            ratio = scale_exp.amax(dim=-1) / scale_exp.amin(dim=-1)
+            loss_dict["scale_reg"] = 0.1 * (torch.clamp(ratio, min=self.config.max_gauss_ratio) - self.config.max_gauss_ratio).mean()
+        if self.training and self.config.use_residual_deformation and not self.in_static_stage():
+            regularizers = self.deformation.regularizers()
+            loss_dict["plane_tv"] = self.config.plane_tv_weight * regularizers["plane_tv"]
+            loss_dict["time_smoothness"] = self.config.time_smoothness_weight * regularizers["time_smoothness"]
+            loss_dict["time_l1"] = self.config.time_l1_weight * regularizers["time_l1"]
+        if self.training:
+            self.camera_optimizer.get_loss_dict(loss_dict)
+        return loss_dict
+
+    def get_image_metrics_and_images(
+        self, outputs: Dict[str, torch.Tensor], batch: Dict[str, torch.Tensor]
+    ) -> Tuple[Dict[str, float], Dict[str, torch.Tensor]]:
+        gt_rgb = self.composite_with_background(self.get_gt_img(batch["image"]), outputs["background"])
+        predicted_rgb = outputs["rgb"]
+        combined_rgb = torch.cat([gt_rgb, predicted_rgb], dim=1)
+        gt = torch.moveaxis(gt_rgb, -1, 0)[None]
+        predicted = torch.moveaxis(predicted_rgb, -1, 0)[None]
+        metrics = {"psnr": float(self.psnr(gt, predicted).item()), "ssim": float(self.ssim(gt, predicted))}
+        if self.lpips is not None:
+            metrics["lpips"] = float(self.lpips(gt, predicted))
+        return metrics, {"img": combined_rgb}
+
+    def num_moving(self) -> int:
+        """Number of Gaussians that the motion mask lets move."""
+        return int((self.motion_weights > 0).sum())
+
