@@ -15,6 +15,7 @@ import torch
 from gsplat.strategy import DefaultStrategy
 from nerfstudio.cameras.cameras import Cameras
 from nerfstudio.models.splatfacto import RGB2SH, SplatfactoModel, SplatfactoModelConfig, num_sh_bases
+from nerfstudio.utils.colors import get_color
 from nerfstudio.utils.rich_utils import CONSOLE
 from pytorch_msssim import SSIM
 from torch.nn import Parameter
@@ -102,9 +103,12 @@ class Mom4dModel(SplatfactoModel):
         self.lpips = self._build_lpips() if self.config.use_lpips else None
         self.step = 0
         self.crop_box = None
-        self.background_color = torch.tensor([0.1490, 0.1647, 0.2157])
-        if self.config.background_color != "random":
-            self.background_color = self._get_background_color().cpu()
+        # With a random training background, renders use the viewer's background colour.
+        self.background_color = (
+            torch.tensor([0.1490, 0.1647, 0.2157])
+            if self.config.background_color == "random"
+            else get_color(self.config.background_color)
+        )
         if self.config.use_bilateral_grid:
             raise ValueError("mom4d does not support the bilateral grid; leave --pipeline.model.use-bilateral-grid False.")
         self.strategy = DefaultStrategy(
@@ -152,13 +156,21 @@ class Mom4dModel(SplatfactoModel):
         return self.gauss_params["motion_weights"]
 
     def load_state_dict(self, dict, **kwargs):  # type: ignore[override]
+        """Load a checkpoint, resizing the Gaussians in place so that optimizers keep pointing at them."""
         missing = [name for name in self.gauss_params.keys() if f"gauss_params.{name}" not in dict]
         if missing:
             raise RuntimeError(
                 "This checkpoint was not written by this version of mom4d: it lacks the Gaussian parameters "
                 f"{', '.join(missing)}. Train the scene again with this version (ns-train mom4d ...)."
             )
-        return super().load_state_dict(dict, **kwargs)
+        # As splatfacto does: a loaded scene renders with every SH degree.
+        self.step = 30000
+        count = dict["gauss_params.means"].shape[0]
+        for param in self.gauss_params.values():
+            # Replacing the Parameter objects (as splatfacto does) would leave a resumed run's optimizers
+            # holding the old, wrongly sized tensors.
+            param.data = torch.zeros((count, *param.shape[1:]), device=param.device, dtype=param.dtype)
+        return torch.nn.Module.load_state_dict(self, dict, **kwargs)
 
     def get_gaussian_param_groups(self) -> Dict[str, List[Parameter]]:
         return {name: [param] for name, param in self.gauss_params.items()}

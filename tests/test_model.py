@@ -1,0 +1,181 @@
+"""The mom4d model: seamless loops, time handling, the motion prior, densification and checkpoints."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from gsplat.strategy.ops import duplicate, split
+from model_fixtures import input_camera, seed_metadata, tiny_model
+
+from mom_nerfstudio.deformation import LoopingDeformationField
+from mom_nerfstudio.looping_prior import RenderLayer, blend_loop_renders, loop_terms
+
+
+def training_model(**overrides):
+    """A tiny model in training mode at step 0, as the trainer leaves it before an iteration."""
+    model = tiny_model(**overrides)
+    model.train()
+    model.step = 0
+    model.optimizers = {}
+    return model
+
+
+def render(model, time):
+    return model.get_outputs_for_camera(input_camera(time))["rgb"]
+
+
+def test_loop_is_seamless_and_periodic():
+    model = tiny_model()
+    start = render(model, 0.0)
+    assert torch.allclose(render(model, 1.0), start)
+    assert (render(model, 1.0 - 1e-6) - start).abs().max() < 1e-3
+    assert torch.allclose(render(model, 1.3), render(model, 0.3), atol=1e-6)
+    assert torch.allclose(render(model, -0.25), render(model, 0.75), atol=1e-6)
+
+
+def test_only_moving_regions_change_over_time():
+    model = tiny_model()
+    start, middle = render(model, 0.0), render(model, 0.4)
+    change = (start - middle).abs().amax(dim=-1)
+    width = change.shape[1]
+    # The left half of the grid moves (see the fixture); keep away from the border it shares with the right half.
+    assert change[:, : width // 2 - 3].max() > 0.03
+    assert change[:, width // 2 + 3 :].max() < 1e-4
+
+
+def test_camera_without_time_renders_t0_with_a_warning(capsys):
+    model = tiny_model()
+    assert torch.allclose(model.get_outputs_for_camera(input_camera(None))["rgb"], render(model, 0.0))
+    assert "no time" in capsys.readouterr().out
+
+
+def test_loop_terms_weights_and_offsets():
+    assert [(term.weight, term.frames) for term in loop_terms(0.0, 60)] == [(1.0, 0.0)]
+    forward, backward = loop_terms(0.25, 60)
+    assert (forward.weight, forward.frames) == (0.75, 15.0)
+    assert (backward.weight, backward.frames) == (0.25, -45.0)
+    assert forward.frames - backward.frames == 60
+
+
+def test_blend_fills_a_hole_of_one_render_with_the_other():
+    red = torch.tensor([1.0, 0.0, 0.0])
+    blue = torch.tensor([0.0, 0.0, 1.0])
+    alpha_a = torch.tensor([[[1.0], [0.0]]])
+    alpha_b = torch.tensor([[[1.0], [1.0]]])
+    layer_a = RenderLayer(premultiplied=alpha_a * red, alpha=alpha_a)
+    layer_b = RenderLayer(premultiplied=alpha_b * blue, alpha=alpha_b)
+    blended = blend_loop_renders([layer_a, layer_b], [0.75, 0.25])
+    assert torch.allclose(blended.premultiplied[0, 0], 0.75 * red + 0.25 * blue)
+    # Where the dominant render is empty the other one fills the pixel completely: no background shows.
+    assert torch.allclose(blended.premultiplied[0, 1], blue)
+    assert torch.allclose(blended.alpha, torch.ones_like(blended.alpha))
+
+
+def test_residual_deformation_loops_and_starts_at_zero():
+    field = LoopingDeformationField(torch.tensor([[-1.0, -1.0, -1.0], [1.0, 1.0, 1.0]]), 8, 8, 4, 8)
+    points = torch.rand(50, 3) * 2 - 1
+    assert torch.count_nonzero(field(points, 0.3).means) == 0  # zero-initialised heads
+    for head in (field.position_head, field.rotation_head, field.scale_head):
+        torch.nn.init.normal_(head.weight)
+    with torch.no_grad():
+        for plane in field.encoding.plane_coefs:
+            plane.normal_()
+    start = field(points, 0.0).means
+    assert torch.allclose(field(points, 1.0 - 1e-7).means, start, atol=1e-4)
+    assert not torch.allclose(field(points, 0.5).means, start, atol=1e-3)
+
+
+def test_residual_deformation_spares_static_gaussians():
+    model = training_model()
+    model.step = model.config.static_steps  # dynamic stage: the residual is active
+    with torch.no_grad():
+        for head in (model.deformation.position_head,):
+            torch.nn.init.normal_(head.weight, std=0.1)
+            torch.nn.init.normal_(head.bias, std=0.1)
+    moved = model.gaussians_at(0.3, frames=0.0)["means"]
+    static = model.motion_weights[:, 0] == 0
+    assert torch.equal(moved[static], model.means[static])
+    assert not torch.allclose(moved[~static], model.means[~static])
+
+
+def _optimizers(params):
+    return {name: torch.optim.Adam([param], lr=1e-3) for name, param in params.items()}
+
+
+@pytest.mark.parametrize("operation", ["duplicate", "split"])
+def test_densified_children_inherit_velocity_and_motion_weight(operation):
+    model = tiny_model()
+    params = model.gauss_params
+    parents = torch.zeros(params["means"].shape[0], dtype=torch.bool)
+    parents[[0, 5, params["means"].shape[0] - 1]] = True  # two moving (left column), one static (right)
+    parent_velocity = params["velocities"][parents].detach().clone()
+    parent_weight = params["motion_weights"][parents].detach().clone()
+    state = {"grad2d": torch.zeros(parents.shape[0]), "count": torch.zeros(parents.shape[0])}
+    count_before = parents.shape[0]
+    if operation == "duplicate":
+        duplicate(params, _optimizers(params), state, parents)
+        children = slice(count_before, None)
+        children_velocity, children_weight = params["velocities"][children], params["motion_weights"][children]
+    else:
+        split(params, _optimizers(params), state, parents)
+        # split removes the parents and appends two children for each.
+        children_velocity = params["velocities"][-2 * int(parents.sum()) :]
+        children_weight = params["motion_weights"][-2 * int(parents.sum()) :]
+        parent_velocity, parent_weight = parent_velocity.repeat(2, 1), parent_weight.repeat(2, 1)
+    assert torch.equal(children_velocity, parent_velocity)
+    assert torch.equal(children_weight, parent_weight)
+    assert parent_velocity.abs().sum() > 0  # the test covers moving parents
+
+
+def test_confidence_becomes_loss_weights():
+    model = tiny_model(inpainted_weight=0.25)
+    confidence = torch.tensor([[[255], [128], [0]]], dtype=torch.uint8)
+    weights = model.pixel_weights({"confidence": confidence})
+    assert torch.equal(weights.reshape(-1), torch.tensor([1.0, 0.25, 0.0]))
+
+
+def test_holes_do_not_supervise():
+    model = training_model()
+    outputs = model.get_outputs(input_camera(0.0))
+    height, width = outputs["rgb"].shape[:2]
+    image = (outputs["rgb"].detach() * 255).to(torch.uint8)
+    confidence = torch.full((height, width, 1), 255, dtype=torch.uint8)
+    confidence[:, : width // 2] = 0
+    garbage = image.clone()
+    garbage[:, : width // 2] = 0  # black holes must cost nothing
+    clean = model.get_loss_dict(outputs, {"image": image, "confidence": confidence})["main_loss"]
+    holes = model.get_loss_dict(outputs, {"image": garbage, "confidence": confidence})["main_loss"]
+    assert torch.allclose(clean, holes, atol=1e-3)
+
+
+def test_checkpoint_of_an_older_model_gives_a_clear_error():
+    model = tiny_model()
+    state = {key: value for key, value in model.state_dict().items() if "velocities" not in key}
+    with pytest.raises(RuntimeError, match="velocities.*Train the scene again"):
+        tiny_model().load_state_dict(state)
+
+
+def test_checkpoint_round_trip_resizes_gaussians():
+    trained = tiny_model()
+    with torch.no_grad():
+        keep = torch.arange(0, trained.num_points, 2)
+        for name in list(trained.gauss_params.keys()):
+            trained.gauss_params[name] = torch.nn.Parameter(trained.gauss_params[name][keep])
+    restored = tiny_model()
+    restored.load_state_dict(trained.state_dict())
+    assert restored.num_points == trained.num_points
+    assert torch.equal(restored.velocities, trained.velocities)
+
+
+def test_seeds_without_motion_metadata_are_explained():
+    metadata = seed_metadata()
+    del metadata["points3D_velocity"]
+    with pytest.raises(ValueError, match="mom4d-data"):
+        tiny_model(metadata)
+
+
+def test_static_stage_renders_t0_during_training():
+    model = training_model()
+    still = model.get_outputs(input_camera(0.5))["rgb"]
+    model.eval()
+    assert torch.allclose(still, render(model, 0.0), atol=1e-6)
