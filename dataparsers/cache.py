@@ -65,7 +65,7 @@ class StageCache:
             try:
                 with np.load(path, allow_pickle=False) as stored:
                     return {name: stored[name] for name in stored.files}
-            except (OSError, ValueError, zipfile.BadZipFile) as error:
+            except (OSError, EOFError, ValueError, zipfile.BadZipFile) as error:  # EOFError: an empty file
                 logger.warning("Cached %s at %s is unreadable (%s); recomputing it.", stage, path, error)
         arrays = compute()
         with atomic_file(path) as temporary:

@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 import tyro
 from rich.console import Console
+from rich.markup import escape
 
 from dataparsers.config import SynthesisConfig
 from dataparsers.errors import Mom4dInputError
@@ -109,7 +110,8 @@ def entrypoint() -> None:
     try:
         main(command)
     except Mom4dInputError as error:
-        Console(stderr=True).print(f"[bold red]mom4d-synthesize: {error}")
+        # Escaped: paths and examples in the message may hold [brackets] that rich would read as markup.
+        Console(stderr=True).print(f"[bold red]mom4d-synthesize: {escape(str(error))}", soft_wrap=True)
         sys.exit(2)
 
 

@@ -18,6 +18,7 @@ from nerfstudio.data.dataparsers.base_dataparser import DataParser, DataParserCo
 from nerfstudio.data.scene_box import SceneBox
 from nerfstudio.plugins.registry_dataparser import DataParserSpecification
 from rich.console import Console
+from rich.markup import escape
 
 from dataparsers.config import SynthesisConfig
 from dataparsers.errors import Mom4dInputError
@@ -55,7 +56,8 @@ class Mom4dDataParser(DataParser):
             try:
                 self._dataset = SceneSynthesis(self.config.data, self.config).dataset()
             except Mom4dInputError as error:
-                CONSOLE.print(f"[bold red]mom4d: {error}")
+                # Escaped: paths and examples in the message may hold [brackets] that rich would read as markup.
+                CONSOLE.print(f"[bold red]mom4d: {escape(str(error))}", soft_wrap=True)
                 sys.exit(2)
         return self._dataset
 

@@ -36,7 +36,7 @@ from dataparsers.segmentation import detect_sky
 from dataparsers.view_motion import hint_field_in_view, projected_point_motion
 
 # Bumped whenever a stage's output changes for the same options, so stale caches are not reused.
-PIPELINE_VERSION = 1
+PIPELINE_VERSION = 2
 # A pixel whose splat weight reaches this fraction of a full pixel counts as seen.
 COVERAGE_THRESHOLD = 0.5
 # Point features splatted into the views: RGB, motion-mask value, opacity of the input pixel.

@@ -18,10 +18,12 @@ from dataparsers.motion_field import dense_hint_field
 # Arrows are lifted over this many frames of motion before projecting, so that the projected velocity is
 # the secant over a short, finite step (not a derivative): the same construction as the arrow itself.
 _LIFT_FRAMES = 10.0
+# Hints put pixel centres at integer coordinates, the cameras at half-integers (see `dataparsers.cameras`).
+_CAMERA_PIXEL_OFFSET = 0.5
 
 
 def sample_depth(depth: torch.Tensor, pixels: torch.Tensor) -> torch.Tensor:
-    """Depth at pixel coordinates [K, 2] (nearest pixel, clamped to the image)."""
+    """Depth at camera pixel coordinates [K, 2] (centres at +0.5): the pixel each lies in, clamped to the image."""
     height, width = depth.shape
     cols = pixels[:, 0].floor().long().clamp(0, width - 1)
     rows = pixels[:, 1].floor().long().clamp(0, height - 1)
@@ -37,15 +39,18 @@ def project_hints(
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Carry input-view hints (starts [K, 2] px, velocities [K, 2] px/frame) into another view.
 
-    Returns the projected starts, the projected velocities (px/frame) and which hints land in front of the camera.
+    Starts, in and out, follow the project's pixel convention (pixel centres at integer coordinates), as
+    `motion_input` gives them and `dense_hint_field` reads them. Returns the projected starts, the projected
+    velocities (px/frame) and which hints land in front of the camera.
     """
-    start_depth = sample_depth(depth, starts)
-    start_points = unproject_pixels(starts, start_depth, intrinsics)
-    end_points = unproject_pixels(starts + _LIFT_FRAMES * velocities, start_depth, intrinsics)
+    camera_starts = starts + _CAMERA_PIXEL_OFFSET
+    start_depth = sample_depth(depth, camera_starts)
+    start_points = unproject_pixels(camera_starts, start_depth, intrinsics)
+    end_points = unproject_pixels(camera_starts + _LIFT_FRAMES * velocities, start_depth, intrinsics)
     view_starts, start_z = project_points(transform_points(start_points, world_to_camera), intrinsics)
     view_ends, end_z = project_points(transform_points(end_points, world_to_camera), intrinsics)
     in_front = (start_z > 0) & (end_z > 0)
-    return view_starts, (view_ends - view_starts) / _LIFT_FRAMES, in_front
+    return view_starts - _CAMERA_PIXEL_OFFSET, (view_ends - view_starts) / _LIFT_FRAMES, in_front
 
 
 def hint_field_in_view(
