@@ -1,0 +1,141 @@
+"""Tests of `mom4d-synthesize`: previews and the dataset written for one photo."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import cv2
+import pytest
+
+from dataparsers.cli import SynthesizeCommand, entrypoint, main
+from dataparsers.errors import Mom4dInputError
+
+if TYPE_CHECKING:
+    from conftest import TinyLandscape
+
+NUM_FRAMES = 4
+
+
+@pytest.fixture(scope="module")
+def synthesized(landscape: TinyLandscape, tmp_path_factory: pytest.TempPathFactory) -> SynthesizeCommand:
+    """A command run once on the tiny photo; its output folder holds the previews."""
+    folder = tmp_path_factory.mktemp("cli")
+    photo = landscape.write(folder / "photo")
+    command = SynthesizeCommand(
+        image=photo, output=folder / "out", synthesis=landscape.config(folder / "cache", num_frames=NUM_FRAMES)
+    )
+    main(command)
+    return command
+
+
+def test_previews_and_dataset_are_written(synthesized: SynthesizeCommand, landscape: TinyLandscape) -> None:
+    output = synthesized.output
+    depth = cv2.imread(str(output / "depth.png"))
+    motion = cv2.imread(str(output / "motion.png"))
+    views = cv2.imread(str(output / "views.jpg"))
+    assert depth is not None and depth.shape[:2] == (landscape.height, landscape.width)
+    assert motion is not None and views is not None
+    assert views.shape[1] > 4 * landscape.width  # a 5-column contact sheet
+    loops = [path for path in (output / "loop.mp4", output / "loop.gif") if path.is_file()]
+    assert len(loops) == 1 and loops[0].stat().st_size > 0
+    transforms = json.loads((output / "dataset" / "transforms.json").read_text())
+    assert len(transforms["frames"]) == 25 + 5 * (NUM_FRAMES - 1)
+    assert all((output / "dataset" / frame["file_path"]).is_file() for frame in transforms["frames"])
+
+
+def test_summary_describes_the_run(synthesized: SynthesizeCommand, landscape: TinyLandscape) -> None:
+    summary = json.loads((synthesized.output / "summary.json").read_text())
+    assert summary["image"] == str(synthesized.image)
+    assert summary["working_size"] == [landscape.height, landscape.width]
+    assert summary["motion_source"] == "labelme annotation photo.json"
+    assert summary["inconsistency_after"] <= summary["inconsistency_before"] + 1e-6
+    assert Path(summary["cache"]).parent == synthesized.synthesis.cache_dir
+    assert {"depth", "views", "motion3d", "dataset"} <= set(summary["stage_seconds"])
+
+
+def test_loop_video_has_the_loop_frames(synthesized: SynthesizeCommand) -> None:
+    video = synthesized.output / "loop.mp4"
+    if not video.is_file():
+        pytest.skip("no mp4 encoder here; the gif fallback was written")
+    capture = cv2.VideoCapture(str(video))
+    try:
+        assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == NUM_FRAMES
+    finally:
+        capture.release()
+
+
+def test_a_non_empty_output_folder_is_refused_and_nothing_is_written(
+    landscape: TinyLandscape, landscape_photo: Path, tmp_path: Path
+) -> None:
+    output = tmp_path / "out"
+    output.mkdir()
+    (output / "notes.txt").write_text("mine")
+    cache = tmp_path / "cache"
+    command = SynthesizeCommand(image=landscape_photo, output=output, synthesis=landscape.config(cache))
+    with pytest.raises(Mom4dInputError, match="--overwrite") as error:
+        main(command)
+    assert str(output) in str(error.value)
+    assert sorted(path.name for path in output.iterdir()) == ["notes.txt"]
+    assert not cache.exists()
+
+
+def test_an_output_that_is_a_file_is_refused(landscape: TinyLandscape, landscape_photo: Path, tmp_path: Path) -> None:
+    output = tmp_path / "out.txt"
+    output.write_text("a file")
+    command = SynthesizeCommand(image=landscape_photo, output=output, synthesis=landscape.config(tmp_path / "cache"))
+    with pytest.raises(Mom4dInputError, match="is a file"):
+        main(command)
+    assert output.read_text() == "a file"
+
+
+def test_overwrite_replaces_the_previews(synthesized: SynthesizeCommand) -> None:
+    output = synthesized.output
+    (output / "summary.json").write_text("stale")
+    stale_frame = output / "dataset" / "images" / "stale.png"
+    stale_frame.write_bytes(b"")
+    command = SynthesizeCommand(
+        image=synthesized.image, output=output, overwrite=True, synthesis=synthesized.synthesis
+    )
+    main(command)
+    assert json.loads((output / "summary.json").read_text())["image"] == str(synthesized.image)
+    assert not stale_frame.exists()
+
+
+def test_a_static_scene_still_gets_a_loop_video(
+    landscape: TinyLandscape, landscape_photo: Path, tmp_path: Path
+) -> None:
+    output = tmp_path / "out"
+    config = landscape.config(tmp_path / "cache", num_frames=NUM_FRAMES, motion="none")
+    main(SynthesizeCommand(image=landscape_photo, output=output, synthesis=config))
+    assert json.loads((output / "summary.json").read_text())["motion_source"].startswith("none")
+    transforms = json.loads((output / "dataset" / "transforms.json").read_text())
+    assert len(transforms["frames"]) == 25
+    video = output / "loop.mp4"
+    if video.is_file():
+        capture = cv2.VideoCapture(str(video))
+        try:
+            assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == NUM_FRAMES
+        finally:
+            capture.release()
+    else:
+        assert (output / "loop.gif").is_file()
+
+
+def test_entrypoint_reports_a_missing_image_on_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "[holiday]" / "missing.jpg"
+    output = tmp_path / "out"
+    monkeypatch.setattr(sys, "argv", ["mom4d-synthesize", str(missing), "-o", str(output)])
+    with pytest.raises(SystemExit) as exit_info:
+        entrypoint()
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1
+    assert error.startswith("mom4d-synthesize: ")
+    assert str(missing) in error and "does not exist" in error
+    assert "Traceback" not in error
+    assert not output.exists()

@@ -1,0 +1,248 @@
+"""End-to-end tests of the synthesis pipeline on a tiny landscape photo."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import cv2
+import numpy as np
+import pytest
+
+from dataparsers import synthesis as synthesis_module
+from dataparsers.config import SynthesisConfig
+from dataparsers.errors import Mom4dInputError
+from dataparsers.synthesis import SceneSynthesis, SynthesizedDataset
+
+if TYPE_CHECKING:
+    from conftest import TinyLandscape
+
+NUM_FRAMES = 4
+NUM_VIEWS = 25
+ORBIT_VIEWS = 5
+
+
+@dataclass
+class Run:
+    """One synthesis and where it lies."""
+
+    landscape: TinyLandscape
+    photo: Path
+    cache_dir: Path
+    synthesis: SceneSynthesis
+    dataset: SynthesizedDataset
+
+    def config(self, **overrides) -> SynthesisConfig:
+        """The run's options, changed by `overrides`, with the run's cache."""
+        return self.landscape.config(self.cache_dir, **{"num_frames": NUM_FRAMES, **overrides})
+
+
+@pytest.fixture(scope="module")
+def run(landscape: TinyLandscape, tmp_path_factory: pytest.TempPathFactory) -> Run:
+    """One synthesis of the tiny photo with its labelme annotation, shared by the tests of this module."""
+    folder = tmp_path_factory.mktemp("synthesis")
+    photo = landscape.write(folder / "photo")
+    cache_dir = folder / "cache"
+    synthesis = SceneSynthesis(photo, landscape.config(cache_dir, num_frames=NUM_FRAMES))
+    return Run(landscape, photo, cache_dir, synthesis, synthesis.dataset())
+
+
+def read_rgb(path: Path) -> np.ndarray:
+    return cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
+
+
+def read_grey(path: Path) -> np.ndarray:
+    return cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+
+
+def fail(*args, **kwargs):
+    raise AssertionError("a cached stage was recomputed")
+
+
+def forbid_recomputing_upstream_stages(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(synthesis_module, "estimate_depth", fail)
+    monkeypatch.setattr(SceneSynthesis, "_render_views", fail)
+    monkeypatch.setattr(SceneSynthesis, "_fit_motion", fail)
+
+
+def test_dataset_has_every_static_view_and_the_orbit_loops(run: Run) -> None:
+    folder = run.dataset.folder
+    frames = run.dataset.transforms["frames"]
+    expected = NUM_VIEWS + ORBIT_VIEWS * (NUM_FRAMES - 1)
+    assert folder.is_dir() and folder.parent == run.cache_dir
+    assert len(frames) == expected
+    assert len(list((folder / "images").glob("*.png"))) == expected
+    assert len(list((folder / "confidence").glob("*.png"))) == expected
+    assert len(list((folder / "motion_masks").glob("*.png"))) == NUM_VIEWS
+    assert sum(frame["frame"] == 0 for frame in frames) == NUM_VIEWS
+    animated = sorted({frame["view"] for frame in frames if frame["frame"] > 0})
+    assert animated == ["r0o0", "r0o1", "r0o2", "r0o3", "r0o4"]
+    assert run.dataset.transforms["mom4d"]["animated_views"] == animated
+    assert run.dataset.num_frames == NUM_FRAMES
+    for frame in frames:
+        assert (folder / frame["file_path"]).is_file() and (folder / frame["mask_path"]).is_file()
+
+
+def test_times_are_frame_over_loop_length(run: Run) -> None:
+    for frame in run.dataset.transforms["frames"]:
+        assert frame["time"] == pytest.approx(frame["frame"] / NUM_FRAMES)
+        assert 0.0 <= frame["time"] < 1.0
+    input_frames = [frame["frame"] for frame in run.dataset.transforms["frames"] if frame["view"] == "r0o0"]
+    assert sorted(input_frames) == list(range(NUM_FRAMES))
+
+
+def test_input_view_at_time_0_is_the_photo_and_fully_trusted(run: Run) -> None:
+    image = read_rgb(run.dataset.folder / "images" / "r0o0_t000.png").astype(int)
+    photo = np.rint(run.landscape.rgb() * 255.0).astype(int)
+    assert np.abs(image - photo).max() <= 1
+    confidence = read_grey(run.dataset.folder / "confidence" / "r0o0_t000.png")
+    assert (confidence == 255).all()
+
+
+def test_turned_views_mark_their_filled_holes(run: Run) -> None:
+    # Turning away from the input view uncovers the border the photo never saw: filled, trusted less.
+    confidence = read_grey(run.dataset.folder / "confidence" / "r1o0_t000.png")
+    assert (confidence == 128).any() and (confidence == 255).mean() > 0.5
+    assert set(np.unique(confidence)) <= {0, 128, 255}
+
+
+def test_water_moves_and_the_rest_stays(run: Run) -> None:
+    folder = run.dataset.folder
+    mask = read_grey(folder / "motion_masks" / "r0o0.png") > 0
+    assert np.array_equal(mask, run.synthesis.motion_input.mask)
+    assert mask[run.landscape.water_top_row + 2 :].mean() > 0.95 and not mask[: run.landscape.water_top_row - 1].any()
+    first = read_rgb(folder / "images" / "r0o0_t000.png").astype(int)
+    water = cv2.erode(mask.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    still = ~cv2.dilate(mask.astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool)
+    for index in range(1, NUM_FRAMES):
+        frame = read_rgb(folder / "images" / f"r0o0_t{index:03d}.png").astype(int)
+        assert np.abs(frame - first)[water].mean() > 5.0
+        assert np.array_equal(frame[still], first[still])
+
+
+def test_points_carry_the_fitted_motion(run: Run) -> None:
+    with np.load(run.dataset.folder / "points.npz") as points:
+        xyz, rgb, velocity, moving = points["xyz"], points["rgb"], points["velocity"], points["moving"]
+    num_pixels = run.landscape.width * run.landscape.height
+    assert xyz.shape == velocity.shape == rgb.shape == (num_pixels, 3) and moving.shape == (num_pixels,)
+    moving = moving > 0.5
+    assert np.array_equal(moving.reshape(run.synthesis.motion_input.mask.shape), run.synthesis.motion_input.mask)
+    assert not velocity[~moving].any()
+    # The water flows right (+x in the dataset's world) and stays level (z up).
+    assert (velocity[moving, 0] > 0).mean() > 0.95
+    assert np.abs(velocity[moving, 2]).mean() < 0.2 * velocity[moving, 0].mean()
+    # Everything lies in front of the camera (+y forward in the dataset's world).
+    assert (xyz[:, 1] > 0).all()
+
+
+def test_input_view_motion_is_the_annotated_speed(run: Run) -> None:
+    flow = run.synthesis.input_view_flow()
+    mask = run.synthesis.motion_input.mask
+    assert np.allclose(flow[mask, 0], run.landscape.hint_speed, atol=0.01)
+    assert np.allclose(flow[mask, 1], 0.0, atol=0.01)
+    assert not flow[~mask].any()
+
+
+def test_fit_does_not_increase_the_inconsistency(run: Run) -> None:
+    summary = run.dataset.transforms["mom4d"]
+    assert summary["inconsistency_after"] <= summary["inconsistency_before"] + 1e-6
+
+
+def test_cache_holds_each_stage(run: Run) -> None:
+    stages = {path.name.split("-")[0] for path in run.cache_dir.iterdir()}
+    assert stages == {"dataset", "depth", "motion3d", "views"}  # and no temporary or probe file left
+
+
+def test_second_synthesis_reuses_every_stage(run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    forbid_recomputing_upstream_stages(monkeypatch)
+    monkeypatch.setattr(SceneSynthesis, "_write_dataset", fail)
+    transforms = run.dataset.folder / "transforms.json"
+    written_at = transforms.stat().st_mtime_ns
+    again = SceneSynthesis(run.photo, run.config()).dataset()
+    assert again.folder == run.dataset.folder
+    assert again.transforms == run.dataset.transforms
+    assert transforms.stat().st_mtime_ns == written_at
+
+
+def test_another_loop_length_reuses_the_upstream_stages(run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    forbid_recomputing_upstream_stages(monkeypatch)
+    longer = SceneSynthesis(run.photo, run.config(num_frames=5)).dataset()
+    assert longer.folder != run.dataset.folder
+    assert longer.num_frames == 5
+    assert len(longer.transforms["frames"]) == NUM_VIEWS + ORBIT_VIEWS * 4
+    assert {frame["time"] for frame in longer.transforms["frames"]} == {0.0, 0.2, 0.4, 0.6, 0.8}
+
+
+def test_animating_only_the_input_view(run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    forbid_recomputing_upstream_stages(monkeypatch)
+    config = run.config(animated_views="input")
+    dataset = SceneSynthesis(run.photo, config).dataset()
+    assert len(dataset.transforms["frames"]) == NUM_VIEWS + NUM_FRAMES - 1
+    assert dataset.transforms["mom4d"]["animated_views"] == ["r0o0"]
+
+
+def test_force_recomputes_every_stage_once(run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cache_dir = tmp_path / "cache"
+    shutil.copytree(run.cache_dir, cache_dir)
+    calls = []
+
+    def recording(name: str, function):
+        def wrapper(*args, **kwargs):
+            calls.append(name)
+            return function(*args, **kwargs)
+
+        return wrapper
+
+    monkeypatch.setattr(synthesis_module, "estimate_depth", recording("depth", synthesis_module.estimate_depth))
+    for stage, method in (("views", "_render_views"), ("motion", "_fit_motion"), ("dataset", "_write_dataset")):
+        monkeypatch.setattr(SceneSynthesis, method, recording(stage, getattr(SceneSynthesis, method)))
+    dataset = SceneSynthesis(run.photo, run.landscape.config(cache_dir, num_frames=NUM_FRAMES, force=True)).dataset()
+    assert sorted(calls) == ["dataset", "depth", "motion", "views"]
+    assert dataset.folder.name == run.dataset.folder.name
+    assert len(dataset.transforms["frames"]) == NUM_VIEWS + ORBIT_VIEWS * (NUM_FRAMES - 1)
+
+
+def test_motion_none_gives_a_static_dataset(run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(synthesis_module, "estimate_depth", fail)  # the depth does not depend on the motion
+    synthesis = SceneSynthesis(run.photo, run.config(motion="none"))
+    dataset = synthesis.dataset()
+    assert len(dataset.transforms["frames"]) == NUM_VIEWS
+    assert all(frame["frame"] == 0 for frame in dataset.transforms["frames"])
+    assert dataset.transforms["mom4d"]["animated_views"] == []
+    with np.load(dataset.folder / "points.npz") as points:
+        assert not points["velocity"].any() and not points["moving"].any()
+
+
+def test_a_photo_without_annotation_is_animated_automatically(landscape: TinyLandscape, tmp_path: Path) -> None:
+    photo = landscape.write(tmp_path / "photo", annotate=False)
+    synthesis = SceneSynthesis(photo, landscape.config(tmp_path / "cache"))
+    assert synthesis.motion_input.source.startswith("automatic")
+
+
+def test_a_dense_flow_drives_the_motion(landscape: TinyLandscape, tmp_path: Path) -> None:
+    photo = landscape.write(tmp_path / "photo", annotate=False)
+    flow = np.zeros((landscape.height, landscape.width, 2), np.float32)
+    flow[landscape.water_top_row :] = (0.8, 0.1)
+    np.save(tmp_path / "flow.npy", flow)
+    synthesis = SceneSynthesis(photo, landscape.config(tmp_path / "cache", flow=tmp_path / "flow.npy"))
+    dataset = synthesis.dataset()
+    assert synthesis.motion_input.source == "flow flow.npy"
+    assert np.allclose(synthesis.input_view_flow(), flow, atol=1e-3)
+    assert len(dataset.transforms["frames"]) == NUM_VIEWS + ORBIT_VIEWS * (NUM_FRAMES - 1)
+    velocity, moving = synthesis.velocity.numpy(), synthesis.moving.numpy()
+    assert (velocity[moving, 0] > 0).all() and not velocity[~moving].any()
+
+
+def test_a_one_frame_loop_is_refused(landscape: TinyLandscape, landscape_photo: Path, tmp_path: Path) -> None:
+    with pytest.raises(Mom4dInputError, match="--num-frames"):
+        SceneSynthesis(landscape_photo, landscape.config(tmp_path / "cache", num_frames=1))
+
+
+def test_transforms_json_on_disk_matches_the_returned_summary(run: Run) -> None:
+    on_disk = json.loads((run.dataset.folder / "transforms.json").read_text())
+    assert on_disk == run.dataset.transforms
+    assert on_disk["mom4d"]["input_view"] == "r0o0"
+    assert on_disk["mom4d"]["motion_source"] == "labelme annotation photo.json"
