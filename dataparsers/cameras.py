@@ -145,7 +145,7 @@ def transform_points(points: torch.Tensor, transform: torch.Tensor) -> torch.Ten
 def project_points(points_camera: torch.Tensor, intrinsics: Intrinsics) -> tuple[torch.Tensor, torch.Tensor]:
     """Project camera-frame points [..., 3] to pixel coordinates [..., 2]; also returns their z-depth [...].
 
-    Points at or behind the camera get non-finite coordinates only where z == 0; callers mask by z > 0.
+    Points at or behind the camera project to meaningless (but finite) coordinates; callers keep z > 0 only.
     """
     z = points_camera[..., 2]
     safe_z = torch.where(z.abs() > 1e-8, z, torch.full_like(z, 1e-8))

@@ -40,7 +40,6 @@ def fill_holes(rgb: np.ndarray, holes: np.ndarray, method: InpaintMethod = "tele
         small_mask = cv2.dilate(small_mask, np.ones((3, 3), np.uint8))
         small_filled = cv2.inpaint(small_image, small_mask, radius, cv2.INPAINT_TELEA)
         guess = cv2.resize(small_filled, (width, height), interpolation=cv2.INTER_LINEAR)
-        # A thin band of full-resolution Telea at the hole border keeps edges crisp where detail exists.
         filled8 = np.where(holes[..., None], guess, image8)
     else:
         filled8 = cv2.inpaint(image8, mask8, radius, cv2.INPAINT_TELEA)
