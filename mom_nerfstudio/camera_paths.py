@@ -1,0 +1,216 @@
+"""The paper's four test camera paths, with a loop-time ramp, as nerfstudio camera-path JSON.
+
+`mom4d-camera-paths --load-config outputs/.../config.yml` writes `up_down.json`, `side.json`, `zoom_in.json` and
+`circle.json` (into `<run dir>/camera_paths/` unless `--output-dir` says otherwise), in the format that
+`ns-render camera-path --camera-path-filename ...` reads.
+
+Trajectories (shared by 3D-MOM and 3D-Cinemagraphy), as offsets of the input camera in its own frame: x to the
+right, y up, z backwards (nerfstudio's OpenGL camera axes; the camera looks along -z). Units are the dataset's,
+in which the nearest scene depth is about 1; `--scale` multiplies every offset. The rotation stays that of the
+input camera.
+
+- up-down: y from +0.08 to -0.08, 60 frames;
+- side: x from +0.09 to -0.09, 60 frames;
+- zoom-in: z from 0 to -0.24 (0.24 forward), 60 frames;
+- circle: x = 0.04 cos(a), y = 0.04 sin(a), z = 0.09 cos(a), a over two full turns, 90 frames; it is periodic,
+  so its last frame leads back into its first.
+
+Time: frame i of a video renders the loop at time (i / N) mod 1 for a loop of N frames, so the scene moves one
+loop frame per video frame. `--loops K` makes a video at least K loops long; the trajectory is then resampled
+(same extremes) to the longer length. Video length in seconds is frames / `--fps`.
+
+Field of view and aspect ratio are the dataset's (vertical fov from fl_y and the image height). The camera-path
+format has one focal length and a centred principal point, so the dataset's fl_x and cx, cy are not carried.
+
+Rendering a path drawn in the viewer with time: the viewer's Render tab has, per keyframe, a time override
+(enabled because the mom4d-data dataparser provides times); set a time on every keyframe, or the path keeps one
+constant time. `ns-render camera-path` uses times only when every frame of the JSON has a `render_time`; a path
+without times renders every frame at t = 0 (the model warns once). Times outside [0, 1), which the keyframe
+spline can produce between keyframes, wrap around the loop.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+from nerfstudio.engine.trainer import TrainerConfig
+
+from dataparsers.atomic import atomic_file
+from dataparsers.errors import Mom4dInputError
+from dataparsers.log import logger
+from dataparsers.mom4d_dataparser import Mom4dDataParserConfig
+
+OffsetFunction = Callable[[np.ndarray], np.ndarray]
+"""Maps path progress s [F] in [0, 1] to camera-frame offsets [F, 3] (x right, y up, z backwards)."""
+
+
+@dataclass(frozen=True)
+class Trajectory:
+    """A camera path relative to the input camera: its name, native length and offsets along the way."""
+
+    name: str
+    num_frames: int
+    periodic: bool
+    """Whether the path returns to its start: progress then stops one step short of 1, so frames do not repeat."""
+    offsets: OffsetFunction
+
+    def progress(self, num_frames: int) -> np.ndarray:
+        """Progress in [0, 1] of each of `num_frames` evenly spaced frames."""
+        if self.periodic:
+            return np.arange(num_frames) / num_frames
+        return np.linspace(0.0, 1.0, num_frames)
+
+
+def _line(start: tuple[float, float, float], end: tuple[float, float, float]) -> OffsetFunction:
+    start_array, end_array = np.asarray(start), np.asarray(end)
+    return lambda s: start_array + s[:, None] * (end_array - start_array)
+
+
+def _circle(s: np.ndarray) -> np.ndarray:
+    angle = 4.0 * math.pi * s  # two turns
+    return np.stack([0.04 * np.cos(angle), 0.04 * np.sin(angle), 0.09 * np.cos(angle)], axis=-1)
+
+
+TEST_TRAJECTORIES: tuple[Trajectory, ...] = (
+    Trajectory("up_down", 60, periodic=False, offsets=_line((0.0, 0.08, 0.0), (0.0, -0.08, 0.0))),
+    Trajectory("side", 60, periodic=False, offsets=_line((0.09, 0.0, 0.0), (-0.09, 0.0, 0.0))),
+    Trajectory("zoom_in", 60, periodic=False, offsets=_line((0.0, 0.0, 0.0), (0.0, 0.0, -0.24))),
+    Trajectory("circle", 90, periodic=True, offsets=_circle),
+)
+
+
+@dataclass(frozen=True)
+class InputCamera:
+    """The camera of the input photo: nerfstudio (OpenGL) camera-to-world, image size and vertical field of view."""
+
+    camera_to_world: np.ndarray  # [4, 4]
+    width: int
+    height: int
+    fov_degrees: float
+
+    @classmethod
+    def from_transforms(cls, transforms: dict) -> "InputCamera":
+        """The input view's camera from a mom4d dataset's transforms.json content."""
+        input_view = transforms["mom4d"]["input_view"]
+        frames = [frame for frame in transforms["frames"] if frame["view"] == input_view]
+        if not frames:
+            raise Mom4dInputError(
+                f"The dataset has no frame of its input view {input_view!r}; synthesise it again (mom4d-synthesize --force)."
+            )
+        width, height = int(transforms["w"]), int(transforms["h"])
+        fl_x, fl_y = float(transforms["fl_x"]), float(transforms["fl_y"])
+        if not math.isclose(fl_x, fl_y, rel_tol=1e-3):
+            logger.warning("The dataset's focal lengths differ (fl_x %.2f, fl_y %.2f); camera paths use fl_y.", fl_x, fl_y)
+        return cls(
+            camera_to_world=np.asarray(frames[0]["transform_matrix"], dtype=np.float64),
+            width=width,
+            height=height,
+            fov_degrees=math.degrees(2.0 * math.atan(height / (2.0 * fl_y))),
+        )
+
+
+def video_length(trajectory: Trajectory, loop_frames: int, loops: int) -> int:
+    """Frames of a video along `trajectory` that lasts at least `loops` loops of `loop_frames` frames."""
+    return max(trajectory.num_frames, loops * loop_frames)
+
+
+def loop_times(num_frames: int, loop_frames: int) -> np.ndarray:
+    """Loop time of each video frame: one loop frame per video frame, wrapping into [0, 1)."""
+    return (np.arange(num_frames) % loop_frames) / loop_frames
+
+
+def camera_path(
+    trajectory: Trajectory,
+    camera: InputCamera,
+    loop_frames: int,
+    loops: int = 1,
+    scale: float = 1.0,
+    fps: float = 30.0,
+) -> dict:
+    """The nerfstudio camera-path document of `trajectory` around `camera`, with a loop time per frame."""
+    if loop_frames < 1 or loops < 1 or fps <= 0:
+        raise Mom4dInputError(
+            f"The loop length and --loops must be at least 1 and --fps positive (got {loop_frames}, {loops}, {fps})."
+        )
+    num_frames = video_length(trajectory, loop_frames, loops)
+    offsets = scale * trajectory.offsets(trajectory.progress(num_frames))
+    rotation = camera.camera_to_world[:3, :3]
+    positions = camera.camera_to_world[:3, 3] + offsets @ rotation.T
+    frames = []
+    for position, time in zip(positions, loop_times(num_frames, loop_frames)):
+        pose = camera.camera_to_world.copy()
+        pose[:3, 3] = position
+        frames.append(
+            {
+                "camera_to_world": pose.reshape(-1).tolist(),
+                "fov": camera.fov_degrees,
+                "aspect": camera.width / camera.height,
+                "render_time": float(time),
+            }
+        )
+    return {
+        "camera_type": "perspective",
+        "render_height": camera.height,
+        "render_width": camera.width,
+        "seconds": num_frames / fps,
+        "camera_path": frames,
+    }
+
+
+def dataset_transforms(config: TrainerConfig) -> dict:
+    """The transforms.json content of a mom4d run's dataset (from the synthesis cache, built if missing)."""
+    datamanager = config.pipeline.datamanager
+    dataparser_config = getattr(datamanager, "dataparser", None)
+    if not isinstance(dataparser_config, Mom4dDataParserConfig):
+        raise Mom4dInputError(
+            f"This run's dataparser is {type(dataparser_config).__name__}, not mom4d-data; "
+            "camera paths with loop times need a run trained with `ns-train mom4d`."
+        )
+    # The datamanager's `data` (what --data set) overrides the dataparser's own, as nerfstudio does at setup.
+    if datamanager.data is not None:
+        dataparser_config.data = Path(datamanager.data)
+    if not dataparser_config.data.is_file():
+        raise Mom4dInputError(
+            f"The run's photo {dataparser_config.data} was not found; run the command from the folder where "
+            "ns-train ran (the path in config.yml is relative to it)."
+        )
+    return dataparser_config.setup().synthesized().transforms
+
+
+def write_camera_paths(
+    transforms: dict,
+    output_dir: Path,
+    loops: int = 1,
+    scale: float = 1.0,
+    fps: float = 30.0,
+    trajectories: tuple[Trajectory, ...] = TEST_TRAJECTORIES,
+) -> list[Path]:
+    """Write `<name>.json` for each trajectory into `output_dir`; returns the paths written."""
+    camera = InputCamera.from_transforms(transforms)
+    loop_frames = int(transforms["mom4d"]["num_frames"])
+    written = []
+    for trajectory in trajectories:
+        document = camera_path(trajectory, camera, loop_frames, loops=loops, scale=scale, fps=fps)
+        path = Path(output_dir) / f"{trajectory.name}.json"
+        with atomic_file(path) as temp_path:
+            temp_path.write_text(json.dumps(document, indent=1))
+        written.append(path)
+    return written
+
+
+def render_command(config_path: Path, camera_path_file: Path, video: Path) -> str:
+    """The `ns-render camera-path` command line that renders `camera_path_file` into `video`."""
+    return shlex.join(
+        [
+            "ns-render", "camera-path",
+            "--load-config", str(config_path),
+            "--camera-path-filename", str(camera_path_file),
+            "--output-path", str(video),
+        ]
+    )

@@ -1,0 +1,136 @@
+"""Console entry points for trained runs: `mom4d-camera-paths` (test paths with time) and `mom4d-export` (PLY at a time)."""
+
+from __future__ import annotations
+
+import math
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Optional, TypeVar
+
+import tyro
+import yaml
+from nerfstudio.engine.trainer import TrainerConfig
+from rich.console import Console
+from rich.markup import escape
+
+from dataparsers.errors import Mom4dInputError
+from dataparsers.log import logger, setup_logging
+from mom_nerfstudio.camera_paths import dataset_transforms, render_command, write_camera_paths
+from mom_nerfstudio.looping_prior import wrap_time
+from mom_nerfstudio.model import Mom4dModel, Mom4dModelConfig
+
+Command = TypeVar("Command")
+
+
+def load_run_config(config_path: Path) -> TrainerConfig:
+    """The TrainerConfig of a mom4d run from its config.yml; explains what is wrong with the path otherwise."""
+    config_path = Path(config_path)
+    if not config_path.is_file():
+        raise Mom4dInputError(
+            f"--load-config {config_path} is not a file; pass the config.yml of a trained run "
+            "(outputs/<experiment>/mom4d/<timestamp>/config.yml)."
+        )
+    try:
+        config = yaml.load(config_path.read_text(), Loader=yaml.Loader)
+    except yaml.YAMLError as error:
+        raise Mom4dInputError(f"--load-config {config_path} is not a readable nerfstudio config.yml ({error}).") from error
+    if not isinstance(config, TrainerConfig) or not isinstance(config.pipeline.model, Mom4dModelConfig):
+        raise Mom4dInputError(
+            f"--load-config {config_path} is not the config.yml of a mom4d run (train one with ns-train mom4d)."
+        )
+    return config
+
+
+@dataclass
+class CameraPathsCommand:
+    """Write the paper's four test camera paths (up-down, side, zoom-in, circle) with loop times, for ns-render."""
+
+    load_config: Path
+    """config.yml of the trained run."""
+    output_dir: Optional[Path] = None
+    """Folder for the JSON files; default: camera_paths/ in the run's folder."""
+    loops: int = 1
+    """Make each video at least this many loops long (the trajectory is stretched to fit)."""
+    scale: float = 1.0
+    """Multiply every camera translation by this factor."""
+    fps: float = 30.0
+    """Frames per second of the rendered videos."""
+
+
+def write_test_camera_paths(command: CameraPathsCommand) -> list[Path]:
+    """Write the camera paths of a run and log the ns-render commands that render them."""
+    config = load_run_config(command.load_config)
+    run_dir = command.load_config.parent
+    output_dir = command.output_dir or run_dir / "camera_paths"
+    written = write_camera_paths(
+        dataset_transforms(config), output_dir, loops=command.loops, scale=command.scale, fps=command.fps
+    )
+    logger.info("Wrote %d camera paths into %s. Render them with:", len(written), output_dir)
+    for path in written:
+        print(render_command(command.load_config, path, run_dir / "renders" / f"{path.stem}.mp4"))
+    return written
+
+
+@dataclass
+class ExportCommand:
+    """Write the scene at a loop time (--time) or one loop as a PLY sequence (--sequence) in the 3DGS PLY layout."""
+
+    load_config: Path
+    """config.yml of the trained run."""
+    time: Optional[float] = None
+    """Loop time to export, in [0, 1) (other values wrap around); writes splat_t<time>.ply."""
+    sequence: Optional[int] = None
+    """Export one loop as this many files frame_000.ply ..., frame i at time i / N."""
+    output_dir: Optional[Path] = None
+    """Folder for the PLY files; default: exports/ in the run's folder."""
+
+
+def export_run(command: ExportCommand) -> list[Path]:
+    """Load a trained run and write the PLY files the command asks for."""
+    if (command.time is None) == (command.sequence is None):
+        raise Mom4dInputError("Give exactly one of --time T (one PLY at loop time T) and --sequence N (N PLYs over a loop).")
+    if command.time is not None and not math.isfinite(command.time):
+        raise Mom4dInputError(f"--time must be a number (a loop time in [0, 1)), got {command.time}.")
+    if command.sequence is not None and command.sequence < 1:
+        raise Mom4dInputError(f"--sequence must be at least 1, got {command.sequence}.")
+    load_run_config(command.load_config)
+    # Imported here, not at the top: they pull in nerfstudio's whole method registry (seconds to import),
+    # which mom4d-camera-paths does not need.
+    from nerfstudio.utils.eval_utils import eval_setup
+
+    from mom_nerfstudio.export import export_sequence, export_time
+
+    _, pipeline, _, _ = eval_setup(command.load_config, test_mode="inference")
+    model = pipeline.model
+    assert isinstance(model, Mom4dModel)
+    output_dir = command.output_dir or command.load_config.parent / "exports"
+    if command.sequence is not None:
+        written = export_sequence(model, command.sequence, output_dir)
+    else:
+        time = wrap_time(command.time)
+        written = [output_dir / f"splat_t{time:.3f}.ply"]
+        export_time(model, time, written[0])
+    logger.info("Wrote %d PLY file(s) into %s", len(written), output_dir)
+    return written
+
+
+def _run(command_type: type[Command], action: Callable[[Command], object], program: str) -> None:
+    command = tyro.cli(command_type)
+    setup_logging()
+    try:
+        action(command)
+    except Mom4dInputError as error:
+        # Escaped: paths in the message may hold [brackets] that rich would read as markup.
+        Console(stderr=True).print(f"[bold red]{program}: {escape(str(error))}", soft_wrap=True)
+        sys.exit(2)
+
+
+def camera_paths_entrypoint() -> None:
+    """Console entry point of `mom4d-camera-paths`."""
+    _run(CameraPathsCommand, write_test_camera_paths, "mom4d-camera-paths")
+
+
+def export_entrypoint() -> None:
+    """Console entry point of `mom4d-export`."""
+    _run(ExportCommand, export_run, "mom4d-export")

@@ -1,0 +1,395 @@
+"""Check that the nerfstudio viewer's Time slider animates a mom4d scene, with screenshots of the real page.
+
+    python scripts/viewer_screenshots.py --load-config outputs/<photo>/mom4d/<timestamp>/config.yml \\
+        --output-dir viewer_check
+
+Loads the trained run, starts nerfstudio's viewer in this process, opens it in headless Chromium (Debian's
+`chromium` package) driven through the Chrome DevTools protocol, puts the camera at the input view, and for each
+time (0.0 and 0.5 by default) sets the control panel's Time slider from Python, waits until the viewer has
+rendered that time at full resolution and the page shows it, and saves `time_<t>.png`. It then prints the mean
+absolute difference between the scene regions of the two screenshots (the viewer's canvas outside the panels,
+in [0, 255] grey levels) and fails if they are identical. `summary.json` records the numbers and
+`difference.png` shows where the scene changed (absolute difference times 8).
+
+Chromium needs WebGL for viser's canvas; without a GPU it uses its software renderer (SwiftShader).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import math
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator, Optional
+
+import cv2
+import numpy as np
+import torch
+import tyro
+import viser.transforms as vtf
+from nerfstudio.cameras.cameras import Cameras
+from nerfstudio.utils.eval_utils import eval_setup
+from nerfstudio.viewer.viewer import VISER_NERFSTUDIO_SCALE_RATIO, Viewer
+from websockets.sync.client import ClientConnection, connect
+
+from dataparsers.errors import Mom4dInputError
+from mom_nerfstudio.camera_paths import InputCamera, dataset_transforms
+from mom_nerfstudio.cli import load_run_config
+
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    # WebGL through the software renderer: there is no GPU for it.
+    "--use-angle=swiftshader",
+    "--enable-unsafe-swiftshader",
+    "--remote-debugging-port=0",
+)
+
+
+@dataclass
+class ViewerScreenshots:
+    """Screenshots of the viewer at two loop times, proving that its Time slider animates the scene."""
+
+    load_config: Path
+    """config.yml of the trained run."""
+    output_dir: Path = Path("viewer_check")
+    """Folder for time_<t>.png and summary.json."""
+    times: tuple[float, float] = (0.0, 0.5)
+    """The two loop times to show."""
+    chromium: Path = Path("/usr/bin/chromium")
+    """The Chromium executable (Debian: apt-get install chromium)."""
+    window_size: tuple[int, int] = (1024, 768)
+    """Browser window width and height in pixels."""
+    timeout: float = 180.0
+    """Seconds to wait for each step (page load, render, display) before failing."""
+
+
+@dataclass
+class FinishedRender:
+    """A render the viewer completed: its loop time, the render state (resolution tier) and the camera position."""
+
+    time: float
+    state: str
+    position: np.ndarray
+
+
+class RenderProbe:
+    """Records every render the viewer's render threads finish, by wrapping the model's render call."""
+
+    def __init__(self, model: torch.nn.Module) -> None:
+        self.renders: list[FinishedRender] = []
+        self._lock = threading.Lock()
+        render = model.get_outputs_for_camera
+
+        def recording_render(camera: Cameras, *args: Any, **kwargs: Any) -> Any:
+            outputs = render(camera, *args, **kwargs)
+            # The viewer renders in a RenderStateMachine thread, whose `state` says the resolution tier.
+            state = getattr(threading.current_thread(), "state", "unknown")
+            time_value = float(camera.times.reshape(-1)[0]) if camera.times is not None else math.nan
+            position = camera.camera_to_worlds.reshape(-1, 3, 4)[0, :, 3].detach().cpu().numpy()
+            with self._lock:
+                self.renders.append(FinishedRender(time_value, state, position))
+            return outputs
+
+        model.get_outputs_for_camera = recording_render  # type: ignore[method-assign]
+
+    def count(self) -> int:
+        """Number of renders finished so far."""
+        with self._lock:
+            return len(self.renders)
+
+    def finished_since(self, start: int) -> list[FinishedRender]:
+        """Renders finished after the first `start` ones."""
+        with self._lock:
+            return self.renders[start:]
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, what: str, interval: float = 0.1) -> None:
+    """Poll `condition` until it holds; fail with a message naming `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(interval)
+
+
+class DevToolsPage:
+    """One Chromium page, driven through the Chrome DevTools protocol over its websocket."""
+
+    def __init__(self, socket: ClientConnection, timeout: float) -> None:
+        self._socket = socket
+        self._timeout = timeout
+        self._next_id = 0
+
+    def call(self, method: str, **params: Any) -> dict:
+        """Send one DevTools command and return its result (events arriving meanwhile are skipped)."""
+        self._next_id += 1
+        self._socket.send(json.dumps({"id": self._next_id, "method": method, "params": params}))
+        while True:
+            message = json.loads(self._socket.recv(timeout=self._timeout))
+            if message.get("id") == self._next_id:
+                if "error" in message:
+                    raise RuntimeError(f"Chromium could not {method}: {message['error']}")
+                return message["result"]
+
+    def open(self, url: str) -> None:
+        """Load `url` in the page."""
+        self.call("Page.navigate", url=url)
+
+    def evaluate(self, expression: str) -> Any:
+        """The value of a JavaScript expression in the page."""
+        return self.call("Runtime.evaluate", expression=expression, returnByValue=True)["result"].get("value")
+
+    def screenshot(self) -> np.ndarray:
+        """The page as an RGB uint8 HxWx3 array."""
+        data = base64.b64decode(self.call("Page.captureScreenshot", format="png")["data"])
+        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+        return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+@contextlib.contextmanager
+def headless_chromium(executable: Path, window_size: tuple[int, int], timeout: float) -> Iterator[DevToolsPage]:
+    """A headless Chromium with a fresh profile, yielding its page; the browser and profile go away afterwards."""
+    if not executable.is_file():
+        raise Mom4dInputError(
+            f"Chromium was not found at {executable}; install it (apt-get install -y chromium) or pass --chromium."
+        )
+    profile = Path(tempfile.mkdtemp(prefix="mom4d-chromium-"))
+    width, height = window_size
+    process = subprocess.Popen(
+        [str(executable), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", f"--window-size={width},{height}", "about:blank"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        # With --remote-debugging-port=0, Chromium picks a port and writes it into the profile.
+        port_file = profile / "DevToolsActivePort"
+        wait_until(lambda: port_file.is_file() and port_file.read_text().count("\n") >= 1, timeout, "Chromium to start")
+        port = int(port_file.read_text().splitlines()[0])
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=timeout) as response:
+            target = next(target for target in json.load(response) if target["type"] == "page")
+        with connect(target["webSocketDebuggerUrl"], max_size=None, open_timeout=timeout) as socket:
+            page = DevToolsPage(socket, timeout)
+            page.call("Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=1, mobile=False)
+            yield page
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def start_viewer(check: ViewerScreenshots) -> tuple[Viewer, RenderProbe, InputCamera]:
+    """Load the run and start nerfstudio's viewer on it, as ns-viewer does; also the input camera."""
+    config = load_run_config(check.load_config)
+    input_camera = InputCamera.from_transforms(dataset_transforms(config))
+    config, pipeline, _, step = eval_setup(check.load_config, test_mode="test")
+    probe = RenderProbe(pipeline.model)
+    config.viewer.websocket_host = "127.0.0.1"
+    config.viewer.websocket_port = free_port()
+    viewer = Viewer(
+        config.viewer,
+        log_filename=check.load_config.parent / config.viewer.relative_log_filename,
+        datapath=pipeline.datamanager.get_datapath(),
+        pipeline=pipeline,
+        train_lock=threading.Lock(),
+    )
+    viewer.init_scene(
+        train_dataset=pipeline.datamanager.train_dataset,
+        train_state="completed",
+        eval_dataset=pipeline.datamanager.eval_dataset,
+    )
+    viewer.update_scene(step=step)
+    # The training cameras' frustums sit around the input view and would hide the render behind their images:
+    # do what the "Hide Train Cams" button does.
+    viewer.set_camera_visibility(False)
+    viewer.toggle_cameravis_button()
+    return viewer, probe, input_camera
+
+
+def point_client_at(viewer: Viewer, camera: InputCamera) -> np.ndarray:
+    """Put every browser's camera at `camera` (pose and vertical fov); returns its position in nerfstudio units."""
+    pose = camera.camera_to_world
+    # viser cameras look along +z with y down (OpenCV); nerfstudio's along -z with y up.
+    orientation = vtf.SO3.from_matrix(pose[:3, :3]) @ vtf.SO3.from_x_radians(np.pi)
+    for client in viewer.viser_server.get_clients().values():
+        with client.atomic():
+            client.camera.position = pose[:3, 3] * VISER_NERFSTUDIO_SCALE_RATIO
+            client.camera.wxyz = orientation.wxyz
+            client.camera.fov = math.radians(camera.fov_degrees)
+    return pose[:3, 3]
+
+
+def scene_mask(browser: DevToolsPage, shape: tuple[int, int]) -> np.ndarray:
+    """Pixels of the page that show the scene: the viewer's canvases, less the control panel and title bar over them."""
+    rectangles = browser.evaluate(
+        """(() => {
+            const box = (element) => {
+                const r = element.getBoundingClientRect();
+                return [r.left, r.top, r.right, r.bottom];
+            };
+            return {
+                canvases: [...document.querySelectorAll('canvas')].map(box),
+                overlays: [...document.querySelectorAll('.mantine-Paper-root, header')].map(box),
+            };
+        })()"""
+    )
+    if not rectangles or not rectangles["canvases"]:
+        raise RuntimeError("the viewer page has no canvas: it did not load")
+
+    def pixels(rectangle: list[float]) -> tuple[slice, slice]:
+        left, top, right, bottom = (max(int(round(value)), 0) for value in rectangle)
+        return slice(top, bottom), slice(left, right)
+
+    mask = np.zeros(shape, dtype=bool)
+    for canvas in rectangles["canvases"]:
+        mask[pixels(canvas)] = True
+    for overlay in rectangles["overlays"]:
+        mask[pixels(overlay)] = False
+    return mask
+
+
+@dataclass
+class Screenshot:
+    """A screenshot of the page, with the drawing-buffer sizes of its canvases when it was taken."""
+
+    pixels: np.ndarray  # RGB uint8 HxWx3
+    canvas_sizes: list[list[int]]
+
+
+def take_screenshot(browser: DevToolsPage) -> Screenshot:
+    """A screenshot with its canvas sizes (read just before; a change between the two shows as an unstable page)."""
+    sizes = browser.evaluate("[...document.querySelectorAll('canvas')].map(c => [c.width, c.height])")
+    return Screenshot(browser.screenshot(), sizes)
+
+
+def wait_for_time(
+    viewer: Viewer,
+    probe: RenderProbe,
+    browser: DevToolsPage,
+    loop_time: float,
+    position: np.ndarray,
+    timeout: float,
+    canvas_sizes: Optional[list[list[int]]] = None,
+) -> Screenshot:
+    """Set the Time slider, wait for the full-resolution render of that time and for the page to show it; screenshot.
+
+    viser lowers its canvas resolution while the browser draws slowly (software WebGL) and raises it again later,
+    which resamples the whole picture; `canvas_sizes` makes the wait go on until the canvases are at those sizes,
+    so that two screenshots compare like with like.
+    """
+    start = probe.count()
+    viewer.control_panel.time = loop_time
+
+    def rendered() -> bool:
+        return any(
+            render.state == "high"
+            and abs(render.time - loop_time) < 1e-6
+            and np.allclose(render.position, position, atol=1e-4)
+            for render in probe.finished_since(start)
+        )
+
+    wait_until(rendered, timeout, f"the viewer to render t = {loop_time} at full resolution")
+    # The render reaches the page as an image message: wait until two screenshots in a row agree.
+    previous = take_screenshot(browser)
+    deadline = time.monotonic() + timeout
+    while True:
+        time.sleep(0.5)
+        current = take_screenshot(browser)
+        settled = current.canvas_sizes == previous.canvas_sizes and np.array_equal(current.pixels, previous.pixels)
+        if settled and (canvas_sizes is None or current.canvas_sizes == canvas_sizes):
+            return current
+        if time.monotonic() > deadline:
+            raise TimeoutError(
+                f"timed out after {timeout:.0f} s waiting for the page to settle at t = {loop_time} "
+                f"(canvas sizes {current.canvas_sizes}, wanted {canvas_sizes or 'any'})"
+            )
+        previous = current
+
+
+def capture(check: ViewerScreenshots) -> tuple[dict[float, np.ndarray], np.ndarray]:
+    """Screenshots of the viewer at each of `check.times`, and the mask of the page's scene pixels."""
+    viewer, probe, input_camera = start_viewer(check)
+    try:
+        with headless_chromium(check.chromium, check.window_size, check.timeout) as browser:
+            browser.open(f"http://127.0.0.1:{viewer.viser_server.get_port()}")
+            wait_until(lambda: probe.count() > 0, check.timeout, "the page to connect and ask for a first render")
+            position = point_client_at(viewer, input_camera)
+            first_time, second_time = check.times
+            first = wait_for_time(viewer, probe, browser, first_time, position, check.timeout)
+            second = wait_for_time(viewer, probe, browser, second_time, position, check.timeout, first.canvas_sizes)
+            mask = scene_mask(browser, first.pixels.shape[:2])
+    finally:
+        viewer.viser_server.stop()
+    return {first_time: first.pixels, second_time: second.pixels}, mask
+
+
+def compare(first: np.ndarray, second: np.ndarray, mask: np.ndarray) -> tuple[dict, np.ndarray]:
+    """Differences between two screenshots inside and outside the scene mask, and a heat map of the scene's."""
+    difference = np.abs(first.astype(np.float32) - second.astype(np.float32)).mean(axis=-1)
+    summary = {
+        "scene_pixels": int(mask.sum()),
+        "mean_abs_difference": float(difference[mask].mean()),
+        "changed_fraction": float((difference[mask] > 8).mean()),
+        "difference_outside_scene": float(difference[~mask].mean()) if (~mask).any() else 0.0,
+    }
+    heat = cv2.applyColorMap(np.clip(difference * 8.0 * mask, 0, 255).astype(np.uint8), cv2.COLORMAP_INFERNO)
+    return summary, heat
+
+
+def run(check: ViewerScreenshots) -> dict:
+    """Take the screenshots, compare them and write everything into the output folder; returns the summary."""
+    if len(set(check.times)) != 2 or not all(0.0 <= loop_time < 1.0 for loop_time in check.times):
+        raise Mom4dInputError(f"--times must be two different loop times in [0, 1), got {check.times}.")
+    screenshots, mask = capture(check)
+    summary, heat = compare(screenshots[check.times[0]], screenshots[check.times[1]], mask)
+    summary = {"times": list(check.times), **summary}
+    check.output_dir.mkdir(parents=True, exist_ok=True)
+    for loop_time, image in screenshots.items():
+        cv2.imwrite(str(check.output_dir / f"time_{loop_time:.2f}.png"), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+    cv2.imwrite(str(check.output_dir / "difference.png"), heat)
+    (check.output_dir / "summary.json").write_text(json.dumps(summary, indent=1))
+    return summary
+
+
+def main() -> None:
+    """Run the check from the command line; exit 1 when the two times look the same."""
+    check = tyro.cli(ViewerScreenshots)
+    try:
+        summary = run(check)
+    except Mom4dInputError as error:
+        print(f"viewer_screenshots: {error}", file=sys.stderr)
+        sys.exit(2)
+    print(json.dumps(summary, indent=1))
+    if summary["mean_abs_difference"] == 0.0:
+        print("The scene looks the same at both times: the Time slider did not animate it.", file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
