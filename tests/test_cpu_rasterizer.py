@@ -34,8 +34,9 @@ def on_axis_gaussians(depths, scales, opacities, colors, dtype=torch.float32):
 def random_scene(n: int, seed: int, dtype: torch.dtype = torch.float32, spread: float = 0.6):
     """Random anisotropic Gaussians in front of the camera of `camera()`."""
     generator = torch.Generator().manual_seed(seed)
-    extent, centre = torch.tensor([spread, spread, 0.3], dtype=dtype), torch.tensor([0.0, 0.0, 3.0], dtype=dtype)
-    means = torch.randn(n, 3, generator=generator, dtype=dtype) * extent + centre
+    extent = torch.tensor([spread, spread, 0.3], dtype=dtype)
+    means = torch.randn(n, 3, generator=generator, dtype=dtype) * extent
+    means[:, 2] += 3.0
     quats = torch.randn(n, 4, generator=generator, dtype=dtype)
     log_scales = torch.rand(n, 3, generator=generator, dtype=dtype) * 0.6 - 1.9
     opacities = torch.rand(n, generator=generator, dtype=dtype) * 0.5 + 0.3
@@ -105,9 +106,14 @@ def test_pixels_skip_faint_gaussians_and_stop_before_transmittance_runs_out():
 def test_gaussians_at_the_near_plane_or_within_radius_clip_are_culled():
     width, height = 16, 16
     viewmats, intrinsics = camera(width, height)
-    at_near_plane = on_axis_gaussians([0.01], [0.001], [0.9], [[1.0, 1.0, 1.0]])
-    _, alpha, info = rasterize_gaussians_torch(*at_near_plane, viewmats, intrinsics, width, height)
-    assert info["radii"].sum() == 0 and alpha.sum() == 0
+    # At the camera centre, on the near plane, and well in front.
+    means, *others = on_axis_gaussians([0.0, 0.01, 3.0], [0.001, 0.001, 0.3], [0.9] * 3, [[1.0] * 3] * 3)
+    means.requires_grad_()
+    _, alpha, info = rasterize_gaussians_torch(means, *others, viewmats, intrinsics, width, height)
+    alpha.sum().backward()
+    assert info["radii"][0, :2].tolist() == [0, 0] and info["radii"][0, 2] > 0
+    assert torch.equal(means.grad[:2], torch.zeros(2, 3))  # not NaN at the camera centre
+    assert means.grad[2].abs().sum() > 0
 
     small = on_axis_gaussians([3.0], [0.1], [0.9], [[1.0, 1.0, 1.0]])
     _, alpha, info = rasterize_gaussians_torch(*small, viewmats, intrinsics, width, height)
@@ -346,3 +352,14 @@ def test_importing_the_package_loads_no_cuda_extension():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+def test_inputs_of_the_wrong_shape_are_rejected_by_name():
+    viewmats, intrinsics = camera(16, 16)
+    means, quats, scales, opacities, colors = on_axis_gaussians([3.0], [0.3], [0.6], [[1.0, 0.0, 0.0]])
+    with pytest.raises(ValueError, match="opacities"):
+        rasterize_gaussians_torch(means, quats, scales, opacities[None], colors, viewmats, intrinsics, 16, 16)
+    with pytest.raises(ValueError, match="sh_degree 1 needs 4"):
+        rasterize_gaussians_torch(
+            means, quats, scales, opacities, colors[:, None], viewmats, intrinsics, 16, 16, sh_degree=1
+        )

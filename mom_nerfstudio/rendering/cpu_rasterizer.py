@@ -232,26 +232,43 @@ def _project(
     rasterize_mode: str,
     camera_model: str,
 ) -> _Projection:
-    """Project the Gaussians into every camera with gsplat's PyTorch projection."""
-    radii, means2d, depths, conics, compensations = _fully_fused_projection(
-        means,
-        covars,
-        viewmats,
-        Ks,
-        width,
-        height,
-        eps2d=eps2d,
-        near_plane=near_plane,
-        far_plane=far_plane,
-        calc_compensations=rasterize_mode == "antialiased",
-        camera_model=camera_model,
-    )
-    if radius_clip > 0:
-        radii = torch.where(radii <= radius_clip, torch.zeros_like(radii), radii)
+    """Project the Gaussians into every camera with gsplat's PyTorch projection.
+
+    Gaussians not beyond the near plane are culled. Before projecting, they are moved to a harmless
+    point in front of the camera (and their radius zeroed after): at depths near 0 the projection's
+    derivatives are infinite, and the zero gradient they receive would turn into NaN.
+    """
+    outputs = []
+    for camera in range(viewmats.shape[0]):
+        viewmat = viewmats[camera : camera + 1]
+        with torch.no_grad():
+            depths = means.detach() @ viewmat[0, 2, :3] + viewmat[0, 2, 3]
+            in_front = depths > near_plane  # False for NaN depths too
+            harmless_point = torch.linalg.inv(viewmat[0])[:3] @ means.new_tensor([0.0, 0.0, 1.0, 1.0])
+        safe_means = torch.where(in_front[:, None], means, harmless_point)
+        radii, means2d, depths, conics, compensations = _fully_fused_projection(
+            safe_means,
+            covars,
+            viewmat,
+            Ks[camera : camera + 1],
+            width,
+            height,
+            eps2d=eps2d,
+            near_plane=near_plane,
+            far_plane=far_plane,
+            calc_compensations=rasterize_mode == "antialiased",
+            camera_model=camera_model,
+        )
+        radii = radii * in_front
+        if radius_clip > 0:
+            radii = torch.where(radii <= radius_clip, torch.zeros_like(radii), radii)
+        outputs.append((radii, means2d, depths, conics, compensations))
+
+    radii, means2d, depths, conics = (torch.cat(values) for values in list(zip(*outputs))[:4])
     opacities = opacities.expand(viewmats.shape[0], -1)
-    if compensations is not None:
-        opacities = opacities * compensations
-    return _Projection(radii, means2d, depths, conics, opacities)
+    if rasterize_mode == "antialiased":
+        opacities = opacities * torch.cat([compensations for *_, compensations in outputs])
+    return _Projection(radii.int(), means2d, depths, conics, opacities)
 
 
 def _view_dependent_colors(
@@ -498,13 +515,30 @@ class _Block:
     transmittance: Tensor
     """[B, P, G + 1] light left before each Gaussian and, last, after the block, as if no pixel ever
     stopped; exact for the Gaussians a pixel uses."""
+    weights: Tensor
+    """[B, P, G] share of each Gaussian's colour in each pixel: alpha times the transmittance before."""
     stopped: bool
     """Whether some pixel stopped, in this block or before it."""
 
-    @property
-    def weights(self) -> Tensor:
-        """[B, P, G] share of each Gaussian's colour in each pixel."""
-        return self.alpha * self.transmittance[..., :-1]
+
+class _Workspace:
+    """Scratch tensors reused from block to block.
+
+    Blocks need several temporaries of about `chunk_elements` entries each; allocating them afresh for
+    every block costs more in page faults than the arithmetic on them.
+    """
+
+    def __init__(self, like: Tensor) -> None:
+        self._like = like
+        self._buffers: dict[str, Tensor] = {}
+
+    def get(self, name: str, *shape: int) -> Tensor:
+        """An uninitialised tensor of `shape`, sharing memory with earlier tensors of the same name."""
+        size = math.prod(shape)
+        buffer = self._buffers.get(name)
+        if buffer is None or buffer.numel() < size:
+            buffer = self._buffers[name] = self._like.new_empty(size)
+        return buffer[:size].view(shape)
 
 
 class _TileCompositing(torch.autograd.Function):
@@ -521,6 +555,7 @@ class _TileCompositing(torch.autograd.Function):
         pixel_features = _pixel_features(tiles.tile_size, coefficients.dtype, coefficients.device)
         padded_coefficients, padded_features = _with_transparent_slot(coefficients, features)
 
+        workspace = _Workspace(coefficients)
         colors = features.new_zeros(n_tiles, n_pixels, n_channels)
         transmittance = coefficients.new_ones(n_tiles, n_pixels)
         unstopped_transmittance = coefficients.new_ones(n_tiles, n_pixels)
@@ -534,9 +569,12 @@ class _TileCompositing(torch.autograd.Function):
                     break
                 indices = _block_indices(tiles, active, first, per_chunk, padding=n_isects)
                 start = unstopped_transmittance[active]
-                block = _composite_block(padded_coefficients[indices], pixel_features, start)
+                block = _composite_block(padded_coefficients[indices], pixel_features, start, workspace)
                 colors[active] += _weighted_sum(block.weights, padded_features[indices])
-                transmittance[active] = _transmittance_after(block, transmittance[active])
+                if block.stopped:  # the light the block's Gaussians took is all that is gone
+                    transmittance[active] -= block.weights.sum(dim=-1)
+                else:
+                    transmittance[active] = block.transmittance[..., -1]
                 unstopped_transmittance[active] = block.transmittance[..., -1]
                 chunks.append(_Chunk(active, first, per_chunk, start))
 
@@ -551,6 +589,7 @@ class _TileCompositing(torch.autograd.Function):
         n_isects = features.shape[0]
         pixel_features = _pixel_features(tiles.tile_size, coefficients.dtype, coefficients.device)
         padded_coefficients, padded_features = _with_transparent_slot(coefficients, features)
+        workspace = _Workspace(coefficients)
         grad_coefficients = torch.zeros_like(padded_coefficients)
         grad_features = torch.zeros_like(padded_features)
         if sink is not None:
@@ -564,28 +603,35 @@ class _TileCompositing(torch.autograd.Function):
         for chunk in reversed(ctx.chunks):
             indices = _block_indices(tiles, chunk.tiles, chunk.first, chunk.size, padding=n_isects)
             start = chunk.start_transmittance
-            block = _composite_block(padded_coefficients[indices], pixel_features, start)
-            weights = block.weights
+            block = _composite_block(padded_coefficients[indices], pixel_features, start, workspace)
+            weights, shape = block.weights, block.weights.shape
             grad_color = grad_colors[chunk.tiles]
-            color_gain = torch.bmm(grad_color, padded_features[indices].transpose(1, 2))
-            contribution = weights * color_gain
+            color_gain = workspace.get("color_gain", *shape)
+            torch.bmm(grad_color, padded_features[indices].transpose(1, 2), out=color_gain)
+            contribution = torch.mul(weights, color_gain, out=workspace.get("contribution", *shape))
             total = contribution.sum(dim=-1, keepdim=True)
             behind_chunk = behind[chunk.tiles]
             behind[chunk.tiles] = behind_chunk + total[..., 0]
 
             # dL/d alpha_i = T_i * gain_i - (sum of contribution_j for j > i, plus behind) / (1 - alpha_i)
-            from_behind = torch.cumsum(contribution, dim=-1).neg_().add_(total)
-            from_behind.add_(behind_chunk[..., None]).div_(torch.rsub(block.alpha, 1.0))
+            cumulative = torch.cumsum(contribution, dim=-1, out=workspace.get("cumulative", *shape))
+            from_behind = torch.sub(total + behind_chunk[..., None], cumulative, out=cumulative)
+            one = block.alpha.new_ones(())
+            from_behind.div_(torch.sub(one, block.alpha, out=workspace.get("one_minus_alpha", *shape)))
             grad_alpha = color_gain.mul_(block.transmittance[..., :-1]).sub_(from_behind)
             # Only the Gaussians a pixel used, unclamped, pass a gradient on to their opacity and shape;
-            # there d alpha / d log2(alpha) = alpha * ln 2 (alpha is negated twice below).
-            negated_unclamped_alpha = F.threshold(block.alpha.neg(), -ALPHA_MAX, 0.0, inplace=True)
-            grad_log2_alpha = grad_alpha.mul_(negated_unclamped_alpha).mul_(-math.log(2.0))
+            # there d alpha / d log2(alpha) = alpha * ln 2: alpha is negated here, ln 2 and the sign are
+            # applied to the (much smaller) products below.
+            negated_alpha = torch.neg(block.alpha, out=workspace.get("negated_alpha", *shape))
+            negated_unclamped_alpha = F.threshold(negated_alpha, -ALPHA_MAX, 0.0, inplace=True)
+            grad_alpha.mul_(negated_unclamped_alpha)
 
             # The products read the large [B, P, G] operand in its own layout, which is much faster.
-            grad_coefficients[indices] = torch.matmul(pixel_features.T, grad_log2_alpha).transpose(1, 2)
+            grad_log2_coefficients = torch.matmul(pixel_features.T, grad_alpha).mul_(-math.log(2.0))
+            grad_coefficients[indices] = grad_log2_coefficients.transpose(1, 2)
             grad_features[indices] = torch.bmm(grad_color.transpose(1, 2), weights).transpose(1, 2)
             if sink is not None:
+                grad_log2_alpha = grad_alpha.mul_(-math.log(2.0))
                 geometry = padded_geometry[indices]
                 absgrad[indices] = _abs_mean_gradients(grad_log2_alpha, geometry, pixel_features)
 
@@ -636,16 +682,20 @@ def _largest_below(value: float, dtype: torch.dtype) -> float:
     return float(torch.nextafter(torch.tensor(value, dtype=dtype), torch.tensor(-math.inf, dtype=dtype)))
 
 
-def _composite_block(coefficients: Tensor, pixel_features: Tensor, start_transmittance: Tensor) -> _Block:
+def _composite_block(
+    coefficients: Tensor, pixel_features: Tensor, start_transmittance: Tensor, workspace: _Workspace
+) -> _Block:
     """Alpha-composite a block, given its Gaussians' coefficients [B, G, 6], front to back.
 
     Boolean masks are slow on CPUs, so the rules are applied with `threshold` (which keeps the values
     strictly above a bound and zeroes the others) and `sign`, in place where possible.
     """
     n_tiles, n_gaussians = coefficients.shape[:2]
-    alpha = torch.matmul(pixel_features, coefficients.transpose(1, 2)).exp2_().clamp_max_(ALPHA_MAX)
+    n_pixels = pixel_features.shape[0]
+    alpha = workspace.get("alpha", n_tiles, n_pixels, n_gaussians)
+    torch.matmul(pixel_features, coefficients.transpose(1, 2), out=alpha).exp2_().clamp_max_(ALPHA_MAX)
     alpha = F.threshold(alpha, _largest_below(ALPHA_MIN, alpha.dtype), 0.0, inplace=True)
-    transmittance = alpha.new_empty(n_tiles, pixel_features.shape[0], n_gaussians + 1)
+    transmittance = workspace.get("transmittance", n_tiles, n_pixels, n_gaussians + 1)
     transmittance[..., 0] = start_transmittance
     torch.sub(alpha.new_ones(()), alpha, out=transmittance[..., 1:])
     transmittance.cumprod_(dim=-1)
@@ -654,18 +704,9 @@ def _composite_block(coefficients: Tensor, pixel_features: Tensor, start_transmi
     stopped = bool(transmittance[..., -1].min() <= TRANSMITTANCE_MIN)
     if stopped:
         alpha.mul_(torch.sign(F.threshold(transmittance[..., 1:], TRANSMITTANCE_MIN, 0.0)))
-    return _Block(alpha=alpha, transmittance=transmittance, stopped=stopped)
-
-
-def _transmittance_after(block: _Block, before: Tensor) -> Tensor:
-    """Transmittance [B, P] of each pixel after a block, given the one [B, P] before it."""
-    if not block.stopped:
-        return block.transmittance[..., -1]
-    # The Gaussians a pixel uses form a prefix of its list (skipped ones have alpha 0 and change
-    # nothing): the light left is the least after one of them.
-    used = torch.sign(block.alpha)
-    after_used = (block.transmittance[..., 1:] * used + (1.0 - used)).amin(dim=-1)
-    return torch.minimum(before, after_used)
+    weights = workspace.get("weights", n_tiles, n_pixels, n_gaussians)
+    torch.mul(alpha, transmittance[..., :-1], out=weights)
+    return _Block(alpha=alpha, transmittance=transmittance, weights=weights, stopped=stopped)
 
 
 def _weighted_sum(weights: Tensor, features: Tensor) -> Tensor:
