@@ -71,10 +71,10 @@ def mom4d_trainer_config(
 mom4d_method = MethodSpecification(
     config=mom4d_trainer_config(
         "mom4d",
-        static_steps=1000,
-        dynamic_steps=6000,
+        static_steps=500,
+        dynamic_steps=3500,
         dataparser=Mom4dDataParserConfig(),
-        model=Mom4dModelConfig(sh_degree=1, num_downscales=1, resolution_schedule=1000, warmup_length=500, stop_split_at=5000),
+        model=Mom4dModelConfig(sh_degree=1, num_downscales=1, resolution_schedule=500, warmup_length=500, stop_split_at=3000),
         vis="viewer",
     ),
     description="Looping 4D Gaussians from one landscape photo (3D-MOM motion prior + residual deformation; GPU).",

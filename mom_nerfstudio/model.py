@@ -201,11 +201,10 @@ class Mom4dModel(SplatfactoModel):
             return 0.0
         return wrap_time(float(camera.times.reshape(-1)[0]))
 
-    def gaussians_at(self, t: float, frames: float) -> Dict[str, torch.Tensor]:
-        """Means, quats and log-scales of every Gaussian at loop time `t`, moved by `frames` frames of its velocity."""
+    def deformed_gaussians(self, t: float) -> Dict[str, torch.Tensor]:
+        """Means, quats and log-scales of every Gaussian at loop time `t` with the residual deformation, before the prior."""
         means, quats, scales = self.means, self.quats, self.scales
-        use_residual = self.config.use_residual_deformation and not self.in_static_stage()
-        if use_residual:
+        if self.config.use_residual_deformation and not self.in_static_stage():
             gate = torch.ones_like(self.motion_weights) if self.config.residual_everywhere else self.motion_weights
             deforming = torch.nonzero(gate[:, 0] > 0, as_tuple=True)[0]
             if deforming.numel() > 0:
@@ -214,9 +213,17 @@ class Mom4dModel(SplatfactoModel):
                 means = means.index_add(0, deforming, weight * residual.means)
                 quats = quats.index_add(0, deforming, weight * residual.quats)
                 scales = scales.index_add(0, deforming, weight * residual.log_scales)
-        if self.config.use_motion_prior and frames != 0.0:
-            means = means + frames * self.velocities
         return {"means": means, "quats": quats, "scales": scales}
+
+    def gaussians_at(self, t: float, frames: float) -> Dict[str, torch.Tensor]:
+        """Means, quats and log-scales of every Gaussian at loop time `t`, moved by `frames` frames of its velocity."""
+        return self.apply_motion_prior(self.deformed_gaussians(t), frames)
+
+    def apply_motion_prior(self, gaussians: Dict[str, torch.Tensor], frames: float) -> Dict[str, torch.Tensor]:
+        """Move the Gaussians by `frames` frames of their 3D-MOM velocity (when the prior is on)."""
+        if not self.config.use_motion_prior or frames == 0.0:
+            return gaussians
+        return {**gaussians, "means": gaussians["means"] + frames * self.velocities}
 
     # ---- rendering ----
 
@@ -265,9 +272,10 @@ class Mom4dModel(SplatfactoModel):
         t = 0.0 if self.in_static_stage() else self.camera_time(camera)
         terms = loop_terms(t, self.num_frames)
         dominant = max(range(len(terms)), key=lambda index: terms[index].weight)
+        deformed = self.deformed_gaussians(t)
         layers = []
         for index, term in enumerate(terms):
-            gaussians = self.gaussians_at(t, term.frames)
+            gaussians = self.apply_motion_prior(deformed, term.frames)
             select = (lambda tensor: tensor[crop_ids]) if crop_ids is not None else (lambda tensor: tensor)
             render, alpha, info = rasterization(
                 means=select(gaussians["means"]),

@@ -3,26 +3,49 @@
 #
 #   bash scripts/gpu_checks.sh WHEELS_DIR PHOTOS_DIR OUT_DIR [STEP ...]
 #
-# Installs the project and its wheels into a private folder, builds gsplat's CUDA kernels (once per machine),
-# then runs the named steps (default: gpu-tests synthesis). Results land in OUT_DIR.
+# Installs the project and its wheels into private folders, builds gsplat's CUDA kernels (or unpacks a build
+# saved by an earlier run as $GSPLAT_BUILD_TAR), then runs the named steps:
+#   gpu-tests         the GPU tests (our rasteriser against gsplat)
+#   synthesis         benchmark the synthesis of every photo in PHOTOS_DIR
+#   train-NAME        ns-train mom4d on PHOTOS_DIR/NAME.jpg
+#   render-NAME       render the four test camera paths of that run into OUT_DIR/paths_NAME.mp4
+# Results land in OUT_DIR; a freshly built gsplat is saved there as gsplat_cuda.tar.gz for later runs.
 set -euo pipefail
 wheels=$1 photos=$2 out=$3
 shift 3
 steps=("$@")
 [ ${#steps[@]} -gt 0 ] || steps=(gpu-tests synthesis)
-site=/tmp/mom4d-site
-export PYTHONPATH=$site PATH=$site/bin:$PATH PYTHONUNBUFFERED=1
-export MAX_JOBS=${MAX_JOBS:-16} TORCH_CUDA_ARCH_LIST=${TORCH_CUDA_ARCH_LIST:-9.0}
+deps=/tmp/mom4d-deps project=/tmp/mom4d-project
+export PYTHONPATH=$project:$deps PATH=$project/bin:$deps/bin:$PATH PYTHONUNBUFFERED=1
+export MAX_JOBS=${MAX_JOBS:-16} TORCH_CUDA_ARCH_LIST=${TORCH_CUDA_ARCH_LIST:-9.0} TORCH_EXTENSIONS_DIR=/tmp/torch-extensions
 mkdir -p "$out"
 
-if [ ! -d "$site/gsplat" ]; then
-  python3 -m pip install -q --no-index --no-deps --no-compile --target "$site" "$wheels"/*.whl
-  python3 -m pip install -q --no-index --no-deps --no-build-isolation --target "$site" .
+if [ ! -d "$deps/gsplat" ]; then
+  python3 -m pip install -q --no-index --no-deps --no-compile --target "$deps" "$wheels"/*.whl
+fi
+rm -rf "$project"
+python3 -m pip install -q --no-index --no-deps --no-build-isolation --target "$project" .
+
+build=$TORCH_EXTENSIONS_DIR/gsplat_cuda
+if [ ! -f "$build/gsplat_cuda.so" ] && [ -n "${GSPLAT_BUILD_TAR:-}" ] && [ -f "$GSPLAT_BUILD_TAR" ]; then
+  mkdir -p "$build"
+  # Fresh timestamps make the saved objects newer than the sources just installed, so nothing is rebuilt.
+  tar -xzf "$GSPLAT_BUILD_TAR" -C "$build" --touch
 fi
 started=$(date +%s)
 python3 -c "from gsplat.cuda._backend import _C; assert _C is not None, 'gsplat CUDA kernels unavailable'"
 echo "gsplat kernels ready after $(( $(date +%s) - started )) s"
+if [ -z "${GSPLAT_BUILD_TAR:-}" ] || [ ! -f "${GSPLAT_BUILD_TAR:-}" ]; then
+  tar -czf "$out/gsplat_cuda.tar.gz" -C "$build" .
+fi
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$out/gpu.txt"
+
+# ns-render insists on an ffmpeg program even when it writes image files, which need none.
+if ! command -v ffmpeg >/dev/null; then
+  mkdir -p /tmp/no-ffmpeg && printf '#!/bin/sh\necho "ffmpeg is not installed" >&2\nexit 1\n' >/tmp/no-ffmpeg/ffmpeg
+  chmod +x /tmp/no-ffmpeg/ffmpeg
+  export PATH=$PATH:/tmp/no-ffmpeg
+fi
 
 for step in "${steps[@]}"; do
   case $step in
@@ -31,21 +54,18 @@ for step in "${steps[@]}"; do
     synthesis)
       python3 scripts/benchmark_synthesis.py "$photos"/*.jpg --output "$out/synthesis_gpu.json" 2>&1 | tail -n 20 | tee "$out/synthesis_gpu.log" ;;
     train-*)
-      # train-<photo name>: train mom4d on one photo, then render the four test camera paths.
       name=${step#train-}
-      run=/tmp/runs/$name/mom4d/run
-      # ns-render insists on an ffmpeg program even when it writes image files, which need none.
-      mkdir -p /tmp/no-ffmpeg && printf '#!/bin/sh\necho "ffmpeg is not installed" >&2\nexit 1\n' >/tmp/no-ffmpeg/ffmpeg
-      chmod +x /tmp/no-ffmpeg/ffmpeg
       started=$(date +%s)
       ns-train mom4d --data "$photos/$name.jpg" --output-dir /tmp/runs --experiment-name "$name" --timestamp run \
-        --vis tensorboard --viewer.quit-on-train-completion True 2>&1 | tail -n 25 | tee "$out/train_$name.log"
-      echo "training wall time $(( $(date +%s) - started )) s" | tee -a "$out/train_$name.log"
-      mom4d-camera-paths --load-config "$run/config.yml" --output-dir "$run/camera_paths"
+        --vis tensorboard --viewer.quit-on-train-completion True 2>&1 | tail -n 12 | tee "$out/train_$name.log"
+      echo "image to trained scene: $(( $(date +%s) - started )) s" | tee -a "$out/train_$name.log" ;;
+    render-*)
+      name=${step#render-}
+      run=/tmp/runs/$name/mom4d/run
+      mom4d-camera-paths --load-config "$run/config.yml" --output-dir "$run/camera_paths" | tail -n 1
       for path in up_down side zoom_in circle; do
-        PATH=$PATH:/tmp/no-ffmpeg ns-render camera-path --load-config "$run/config.yml" \
-          --camera-path-filename "$run/camera_paths/$path.json" --output-path "/tmp/renders/$name/$path" \
-          --output-format images --image-format jpeg 2>&1 | tail -n 2
+        ns-render camera-path --load-config "$run/config.yml" --camera-path-filename "$run/camera_paths/$path.json" \
+          --output-path "/tmp/renders/$name/$path" --output-format images --image-format jpeg 2>&1 | tail -n 1
       done
       python3 scripts/path_grid_video.py /tmp/renders/$name/{up_down,side,zoom_in,circle} -o "$out/paths_$name.mp4" ;;
     *)
