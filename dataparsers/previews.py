@@ -243,6 +243,9 @@ def _pad_to_even_size(frame: np.ndarray) -> np.ndarray:
 @contextlib.contextmanager
 def _quiet_opencv() -> Iterator[None]:
     """Silence OpenCV's own log while probing codecs: a missing encoder is expected and handled."""
+    if not hasattr(cv2, "getLogLevel"):  # some OpenCV builds have no log-level control
+        yield
+        return
     previous_level = cv2.getLogLevel()
     cv2.setLogLevel(0)
     try:
