@@ -47,35 +47,18 @@ def rasterization(
     (which only acts on packed renders) and `channel_chunk` (a CUDA memory setting) are ignored, and
     `absgrad` is honoured.
     """
+    # Everything but the CUDA-only options means the same to both renderers.
+    shared = dict(
+        means=means, quats=quats, scales=scales, opacities=opacities, colors=colors, viewmats=viewmats, Ks=Ks,
+        width=width, height=height, near_plane=near_plane, far_plane=far_plane, radius_clip=radius_clip,
+        eps2d=eps2d, sh_degree=sh_degree, tile_size=tile_size, backgrounds=backgrounds, render_mode=render_mode,
+        absgrad=absgrad, rasterize_mode=rasterize_mode, camera_model=camera_model, covars=covars,
+    )
     if means.is_cuda:
         from gsplat.rendering import rasterization as gsplat_rasterization
 
         return gsplat_rasterization(
-            means=means,
-            quats=quats,
-            scales=scales,
-            opacities=opacities,
-            colors=colors,
-            viewmats=viewmats,
-            Ks=Ks,
-            width=width,
-            height=height,
-            near_plane=near_plane,
-            far_plane=far_plane,
-            radius_clip=radius_clip,
-            eps2d=eps2d,
-            sh_degree=sh_degree,
-            packed=packed,
-            tile_size=tile_size,
-            backgrounds=backgrounds,
-            render_mode=render_mode,
-            sparse_grad=sparse_grad,
-            absgrad=absgrad,
-            rasterize_mode=rasterize_mode,
-            channel_chunk=channel_chunk,
-            distributed=distributed,
-            camera_model=camera_model,
-            covars=covars,
+            **shared, packed=packed, sparse_grad=sparse_grad, channel_chunk=channel_chunk, distributed=distributed
         )
     if packed:
         raise ValueError(
@@ -84,26 +67,4 @@ def rasterization(
         )
     if distributed:
         raise ValueError(f"distributed rendering needs CUDA tensors (got tensors on {means.device})")
-    return rasterize_gaussians_torch(
-        means=means,
-        quats=quats,
-        scales=scales,
-        opacities=opacities,
-        colors=colors,
-        viewmats=viewmats,
-        Ks=Ks,
-        width=width,
-        height=height,
-        near_plane=near_plane,
-        far_plane=far_plane,
-        radius_clip=radius_clip,
-        eps2d=eps2d,
-        sh_degree=sh_degree,
-        tile_size=tile_size,
-        backgrounds=backgrounds,
-        render_mode=render_mode,
-        rasterize_mode=rasterize_mode,
-        absgrad=absgrad,
-        camera_model=camera_model,
-        covars=covars,
-    )
+    return rasterize_gaussians_torch(**shared)
