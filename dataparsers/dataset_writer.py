@@ -6,6 +6,7 @@ Layout of the folder:
   the pixel was filled in, 0 where it must never supervise (a hole left open, a transparent input pixel);
   nerfstudio reads it as a mask (nonzero = usable) and the mom4d model as weights;
 - `motion_masks/<view>.png`: where the view's content moves;
+- `depths.npz`: each view's z-depth at t = 0 (float16, one array per view name; 0 where no point landed);
 - `points.npz`: the lifted point cloud (xyz, rgb, per-frame velocity, motion-mask value) in the dataset's world;
 - `points3D.ply`: the same points for other methods' initialisation;
 - `transforms.json`: nerfstudio's format (OpenGL camera convention, z-up world) with a `time` per frame.
@@ -61,6 +62,7 @@ class DatasetWriter:
     intrinsics: Intrinsics
     num_frames: int
     frames: list[dict] = field(default_factory=list)
+    depths: dict[str, np.ndarray] = field(default_factory=dict)
     _pool: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(max_workers=4))
     _pending: list[Future] = field(default_factory=list)
 
@@ -103,6 +105,10 @@ class DatasetWriter:
         """Queue one view's motion mask (bool HxW)."""
         self._write_png(f"motion_masks/{view_name}.png", mask.astype(np.uint8) * 255)
 
+    def add_depth(self, view_name: str, depth: np.ndarray) -> None:
+        """Record one view's depth map at t = 0 (0 where no point landed)."""
+        self.depths[view_name] = depth.astype(np.float16)
+
     def finish(self, points: dict[str, np.ndarray], extra: dict) -> None:
         """Wait for every image, then write the points and transforms.json."""
         for pending in self._pending:
@@ -111,6 +117,8 @@ class DatasetWriter:
         self._pool.shutdown()
         with open(self.folder / "points.npz", "wb") as handle:
             np.savez(handle, **points)
+        with open(self.folder / "depths.npz", "wb") as handle:
+            np.savez(handle, **self.depths)
         write_ply(self.folder / "points3D.ply", points["xyz"], points["rgb"])
         transforms = {
             "camera_model": "OPENCV",

@@ -36,7 +36,7 @@ from dataparsers.segmentation import detect_sky
 from dataparsers.view_motion import hint_field_in_view, projected_point_motion
 
 # Bumped whenever a stage's output changes for the same options, so stale caches are not reused.
-PIPELINE_VERSION = 2
+PIPELINE_VERSION = 3
 # A pixel whose splat weight reaches this fraction of a full pixel counts as seen.
 COVERAGE_THRESHOLD = 0.5
 # Point features splatted into the views: RGB, motion-mask value, opacity of the input pixel.
@@ -250,6 +250,7 @@ class SceneSynthesis:
         rgb = np.zeros((num_views, height, width, 3), np.uint8)
         confidence = np.zeros((num_views, height, width), np.uint8)
         motion_masks = np.zeros((num_views, height, width), bool)
+        depths = np.zeros((num_views, height, width), np.float16)
         flows = np.zeros((num_views, height, width, 2), np.float16)
         visibility = np.zeros((num_views, self.points.shape[0]), bool)
         depth = torch.from_numpy(self.depth).to(self.device)
@@ -261,7 +262,9 @@ class SceneSynthesis:
             for index in range(num_views):
                 world_to_camera = self.world_to_cameras[index]
                 frame = LoopingView(still_cloud, world_to_camera, intrinsics, self.config.num_frames).frame_at(0.0)
-                visibility[index] = render_points(transform_points(self.points, world_to_camera), self.point_features[:, :1], intrinsics).visible.cpu().numpy()
+                front = render_points(transform_points(self.points, world_to_camera), self.point_features[:, :1], intrinsics)
+                visibility[index] = front.visible.cpu().numpy()
+                depths[index] = torch.nan_to_num(front.depth, posinf=0.0).cpu().numpy()
                 covered = (frame.coverage >= COVERAGE_THRESHOLD).cpu().numpy()
                 features = frame.features.cpu().numpy()
                 filled, inpainted = fill_holes(features[..., _RGB], ~covered, self.config.inpaint)
@@ -279,7 +282,14 @@ class SceneSynthesis:
                     ).astype(np.float16)
                 advance()
         self.timings["views"] = time.perf_counter() - started
-        return {"rgb": rgb, "confidence": confidence, "motion_masks": motion_masks, "flows": flows, "visibility": visibility}
+        return {
+            "rgb": rgb,
+            "confidence": confidence,
+            "depths": depths,
+            "motion_masks": motion_masks,
+            "flows": flows,
+            "visibility": visibility,
+        }
 
     def _lifted_input_flow(self) -> torch.Tensor:
         """3D velocity of each point from the input view's dense flow alone, moving within its depth plane."""
@@ -363,6 +373,7 @@ class SceneSynthesis:
         for index, view in enumerate(self.views):
             writer.add_frame(view.name, index, 0, view.cam_to_world, views["rgb"][index], views["confidence"][index])
             writer.add_motion_mask(view.name, views["motion_masks"][index])
+            writer.add_depth(view.name, views["depths"][index])
         animated = self.animated_view_indices() if self.moving.any() else []
         frames_per_view = self.config.num_frames - 1
         with progress_bar("Rendering looping videos", len(animated) * frames_per_view) as advance:

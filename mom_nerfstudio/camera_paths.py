@@ -16,8 +16,10 @@ input camera.
   so its last frame leads back into its first.
 
 Time: frame i of a video renders the loop at time (i / N) mod 1 for a loop of N frames, so the scene moves one
-loop frame per video frame. `--loops K` makes a video at least K loops long; the trajectory is then resampled
-(same extremes) to the longer length. Video length in seconds is frames / `--fps`.
+loop frame per video frame. A video is made of whole loops (at least `--loops K`, and at least the trajectory's
+own frame count), so its last frame leads back into its first in time; the trajectory is resampled (same
+extremes) to that length. With the periodic circle, the video loops seamlessly. Video length in seconds is
+frames / `--fps`.
 
 Field of view and aspect ratio are the dataset's (vertical fov from fl_y and the image height). The camera-path
 format has one focal length and a centred principal point, so the dataset's fl_x and cx, cy are not carried.
@@ -116,8 +118,9 @@ class InputCamera:
 
 
 def video_length(trajectory: Trajectory, loop_frames: int, loops: int) -> int:
-    """Frames of a video along `trajectory` that lasts at least `loops` loops of `loop_frames` frames."""
-    return max(trajectory.num_frames, loops * loop_frames)
+    """Frames of a video along `trajectory`: whole loops of `loop_frames` frames, at least `loops` of them and
+    at least the trajectory's own length, so that the time of the frame after the last is that of the first."""
+    return loop_frames * max(loops, math.ceil(trajectory.num_frames / loop_frames))
 
 
 def loop_times(num_frames: int, loop_frames: int) -> np.ndarray:

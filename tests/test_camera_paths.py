@@ -13,11 +13,18 @@ from nerfstudio.cameras.camera_paths import get_path_from_json
 
 from dataparsers.errors import Mom4dInputError
 from dataparsers.mom4d_dataparser import Mom4dDataParserConfig
-from mom_nerfstudio.camera_paths import TEST_TRAJECTORIES, InputCamera, camera_path, loop_times, write_camera_paths
+from mom_nerfstudio.camera_paths import (
+    TEST_TRAJECTORIES,
+    InputCamera,
+    camera_path,
+    loop_times,
+    video_length,
+    write_camera_paths,
+)
 from mom_nerfstudio.cli import CameraPathsCommand, load_run_config, write_test_camera_paths
 
 WIDTH, HEIGHT, FOCAL = 120, 80, 100.0
-LOOP_FRAMES = 12
+LOOP_FRAMES = 30  # divides the native lengths (60 and 90 frames)
 
 
 def yawed_pose(degrees: float, position: tuple[float, float, float]) -> np.ndarray:
@@ -71,11 +78,20 @@ def test_frame_counts_and_lengths(transforms: dict) -> None:
 
 
 def test_loops_lengthen_the_video(transforms: dict) -> None:
-    # 12 loops of 12 frames = 144 frames, longer than every native trajectory.
+    # 5 loops of 30 frames = 150 frames, longer than every native trajectory.
     for name in ("up_down", "circle"):
-        assert len(path_of(name, transforms, loops=12)["camera_path"]) == 144
+        assert len(path_of(name, transforms, loops=5)["camera_path"]) == 150
     # A short request keeps the native length.
     assert len(path_of("up_down", transforms, loops=2)["camera_path"]) == 60
+
+
+def test_videos_are_whole_loops_so_time_wraps_from_last_to_first_frame() -> None:
+    # A 90-frame circle with a 60-frame loop becomes two loops (120 frames).
+    circle = next(trajectory for trajectory in TEST_TRAJECTORIES if trajectory.name == "circle")
+    assert video_length(circle, 60, 1) == 120
+    assert video_length(circle, 45, 1) == 90
+    times = loop_times(video_length(circle, 60, 1), 60)
+    assert times[-1] + 1 / 60 == pytest.approx(1.0)
 
 
 @pytest.mark.parametrize("name", ["up_down", "circle"])

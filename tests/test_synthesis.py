@@ -86,6 +86,16 @@ def test_dataset_has_every_static_view_and_the_orbit_loops(run: Run) -> None:
         assert (folder / frame["file_path"]).is_file() and (folder / frame["mask_path"]).is_file()
 
 
+def test_every_view_has_its_depth_and_the_input_view_has_the_photo_depth(run: Run) -> None:
+    with np.load(run.dataset.folder / "depths.npz") as stored:
+        depths = {name: stored[name].astype(np.float32) for name in stored.files}
+    assert sorted(depths) == sorted(view.name for view in run.synthesis.views)
+    input_depth = depths[run.dataset.transforms["mom4d"]["input_view"]]
+    np.testing.assert_allclose(input_depth, run.synthesis.depth, rtol=2e-3)
+    turned = depths["r1o0"]  # turned right: the right border saw no points
+    assert (turned == 0).any() and (turned[turned > 0] >= 0.9).all()
+
+
 def test_times_are_frame_over_loop_length(run: Run) -> None:
     for frame in run.dataset.transforms["frames"]:
         assert frame["time"] == pytest.approx(frame["frame"] / NUM_FRAMES)
