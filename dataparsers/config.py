@@ -47,8 +47,9 @@ class SynthesisConfig:
     """Frames in one loop of the synthesised videos."""
     animated_views: Literal["input", "orbit", "all"] = "orbit"
     """Views that get looping videos: the input view, the 5 straight-ahead orbit views, or all 25."""
-    motion_solver: Literal["irls", "sgd"] = "irls"
-    """3D-MOM solver: exact reweighted least squares, or the paper's SGD schedule (200 steps)."""
+    motion_solver: Literal["irls", "sgd", "lift"] = "irls"
+    """3D-MOM solver: exact reweighted least squares, the paper's SGD schedule (200 steps), or 'lift' (no 3D-MOM:
+    each point moves in its depth plane by the input view's motion, for comparison)."""
     cache_dir: Optional[Path] = None
     """Where stage results are cached; default: a folder 'mom4d_cache' beside the photo."""
     force: bool = False

@@ -37,6 +37,8 @@ class Mom4dDataParserConfig(DataParserConfig, SynthesisConfig):
     """The landscape photo (jpg, png, webp or tiff)."""
     eval_views: Literal["input", "all"] = "input"
     """Images used for evaluation: the input view's frames, or every image."""
+    static_views_only: bool = False
+    """Hand over only the 25 views at t = 0 (for static methods such as splatfacto)."""
 
 
 class Mom4dDataParser(DataParser):
@@ -65,6 +67,8 @@ class Mom4dDataParser(DataParser):
         dataset = self.synthesized()
         transforms = dataset.transforms
         frames = transforms["frames"]
+        if self.config.static_views_only:
+            frames = [frame for frame in frames if frame["frame"] == 0]
         if split != "train" and self.config.eval_views == "input":
             input_view = transforms["mom4d"]["input_view"]
             frames = [frame for frame in frames if frame["view"] == input_view]

@@ -12,6 +12,8 @@ Two solvers minimise it:
   being fitted to noise.
 - "sgd": the paper's schedule (SGD, learning rate 0.5, decay 0.97, 200 full-batch steps). Plain gradient steps
   crawl along the weakly observed directions, so depth motion is recovered only partly.
+"lift" fits nothing: each point moves within its depth plane by the input view's motion, as 3D-Cinemagraphy
+does; it is the "without 3D-MOM" ablation.
 
 Both work on the velocity parameterised as D = (z / f) * p, with z the point's depth in the input view and f
 the focal length, so that one unit of p moves the point by about one pixel in the input view: step sizes and
@@ -32,7 +34,8 @@ from dataparsers.cameras import Intrinsics, project_points, transform_points
 class MotionFitSettings:
     """Which solver minimises the multi-view L1 objective, and its schedule."""
 
-    solver: Literal["irls", "sgd"] = "irls"
+    solver: Literal["irls", "sgd", "lift"] = "irls"
+    """"lift" skips the fit: each point keeps the input view's motion within its depth plane (an ablation)."""
     steps: int = 20
     """Gauss-Newton iterations for "irls"; gradient steps for "sgd" (the paper used 200)."""
     learning_rate: float = 0.5
@@ -168,9 +171,12 @@ def fit_3d_motion(
     lifted = lift_flow_at_constant_depth(moving_points, views.targets[0], intrinsics)
     inconsistency_before = views.mean_residual(moving_points, lifted)
 
-    pixel_scale = (moving_points[:, 2] / intrinsics.fx)[:, None]
-    solve = _solve_irls if settings.solver == "irls" else _solve_sgd
-    fitted = solve(views, moving_points, pixel_scale, settings, on_step)
+    if settings.solver == "lift":
+        fitted = lifted
+    else:
+        pixel_scale = (moving_points[:, 2] / intrinsics.fx)[:, None]
+        solve = _solve_irls if settings.solver == "irls" else _solve_sgd
+        fitted = solve(views, moving_points, pixel_scale, settings, on_step)
     velocity[moving_index] = fitted
     return MotionFit(
         velocity=velocity,

@@ -311,6 +311,8 @@ class SceneSynthesis:
         settings = MotionFitSettings(solver=self.config.motion_solver)
         if settings.solver == "sgd":
             settings.steps = 200
+        elif settings.solver == "lift":
+            settings.steps = 0
         with progress_bar(f"3D-MOM ({settings.solver})", settings.steps) as advance:
             fit = fit_3d_motion(
                 self.points, self.moving, self.world_to_cameras, self.intrinsics, flows, visibility, settings, lambda _: advance()

@@ -98,6 +98,16 @@ def test_val_split_has_only_the_input_views_loop(parser: Mom4dDataParser) -> Non
     assert sorted(val.cameras.times.flatten().tolist()) == [0.0, 0.25, 0.5, 0.75]
 
 
+def test_static_views_only_for_static_methods(parser: Mom4dDataParser) -> None:
+    parser.config.static_views_only = True
+    try:
+        static = parser.get_dataparser_outputs("train")
+    finally:
+        parser.config.static_views_only = False
+    assert len(static.image_filenames) == 25
+    assert (static.cameras.times == 0).all()
+
+
 def test_val_split_with_every_view(parser: Mom4dDataParser) -> None:
     parser.config.eval_views = "all"
     try:

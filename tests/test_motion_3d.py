@@ -152,3 +152,13 @@ def test_lifted_flow_moves_points_in_their_depth_plane_by_the_flow() -> None:
     assert torch.equal(velocity[:, 2], torch.zeros(POINTS.shape[0]))
     moved, _ = project_points(POINTS + velocity, INTRINSICS)
     assert torch.allclose(moved - PIXELS, flow, atol=1e-4)
+
+
+def test_lift_keeps_the_input_view_motion_in_the_depth_plane() -> None:
+    flows, visibility = views_of(POINTS, DEPTH_VELOCITY)
+    fit = fit_3d_motion(POINTS, ALL_MOVE, WORLD_TO_CAMERAS, INTRINSICS, flows, visibility, MotionFitSettings(solver="lift"))
+    input_pixels, _ = project_points(POINTS, INTRINSICS)
+    expected = lift_flow_at_constant_depth(POINTS, sample_flow_at(flows[0], input_pixels), INTRINSICS)
+    assert torch.allclose(fit.velocity, expected)
+    assert (fit.velocity[:, 2] == 0).all()
+    assert fit.inconsistency_after == fit.inconsistency_before > 0.01
