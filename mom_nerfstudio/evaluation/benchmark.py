@@ -1,0 +1,149 @@
+"""One benchmark measurement: synthesise a scene, train a method on it, and measure the result."""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Iterator
+
+import torch
+
+from dataparsers.synthesis import SceneSynthesis
+from mom_nerfstudio.evaluation import evaluate
+from mom_nerfstudio.evaluation.runs import TrainedRun, configure, train
+from mom_nerfstudio.evaluation.variants import MOM4D, SPLATFACTO, Size, Variant, trainer_config
+
+FPS_SIZES_FULL = ((1024, 576), (1920, 1080))
+FPS_SIZES_CPU = ((256, 144),)
+
+
+@dataclass
+class Scene:
+    """A photo to benchmark on, with its ground truth when it is synthetic."""
+
+    name: str
+    photo: Path
+    truth: evaluate.GroundTruth | None = None
+
+
+@dataclass
+class Measurement:
+    """Everything measured for one method on one scene."""
+
+    scene: str
+    variant: str
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+@contextlib.contextmanager
+def lpips_unavailable() -> Iterator[None]:
+    """Let nerfstudio's splatfacto start without LPIPS weights (it builds LPIPS at start-up and cannot download here)."""
+    import torchmetrics.image.lpip as lpip_module
+
+    class NoLpips(torch.nn.Module):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__()
+
+        def forward(self, *args: Any, **kwargs: Any) -> torch.Tensor:
+            return torch.tensor(float("nan"))
+
+    original = lpip_module.LearnedPerceptualImagePatchSimilarity
+    lpip_module.LearnedPerceptualImagePatchSimilarity = NoLpips  # type: ignore[misc]
+    try:
+        yield
+    finally:
+        lpip_module.LearnedPerceptualImagePatchSimilarity = original  # type: ignore[misc]
+
+
+def time_synthesis(scene: Scene, variant: Variant, size: Size, cache_dir: Path, device: str) -> dict[str, float]:
+    """Synthesise the scene's dataset from scratch (into the shared cache) and report each stage's seconds."""
+    dataparser_config = replace(
+        trainer_config(variant, size).pipeline.datamanager.dataparser, data=scene.photo, cache_dir=cache_dir, force=True, device=device
+    )
+    started = time.perf_counter()
+    synthesis = SceneSynthesis(scene.photo, dataparser_config)
+    synthesis.dataset()
+    timings = {f"synthesis_{stage}": seconds for stage, seconds in synthesis.timings.items()}
+    timings["synthesis_total"] = time.perf_counter() - started
+    return timings
+
+
+def measure(
+    scene: Scene,
+    variant: Variant,
+    size: Size,
+    output: Path,
+    device: str,
+    pictures: Path | None = None,
+) -> Measurement:
+    """Train `variant` on `scene` and measure it (synthesis timed from scratch for the default method)."""
+    cache_dir = output / "cache"
+    measurement = Measurement(scene=scene.name, variant=variant.name)
+    values = measurement.values
+    if variant == MOM4D:
+        values.update(time_synthesis(scene, variant, size, cache_dir, device))
+    config = configure(
+        trainer_config(variant, size),
+        data=scene.photo,
+        output_dir=output / "runs",
+        name=f"{scene.name}-{variant.name}",
+        device=device,
+        **{"pipeline.datamanager.dataparser.cache_dir": cache_dir},
+    )
+    guard = lpips_unavailable() if variant == SPLATFACTO else contextlib.nullcontext()
+    with guard:
+        run = train(variant.name, config)
+        values.update(_run_values(run))
+        values.update(_evaluate(run, scene, variant, size, pictures))
+    del run
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+    return measurement
+
+
+def _run_values(run: TrainedRun) -> dict[str, Any]:
+    return {
+        "setup_seconds": run.clock.setup,
+        "static_seconds": run.clock.static,
+        "dynamic_seconds": run.clock.dynamic,
+        "train_seconds": run.clock.static + run.clock.dynamic,
+        "image_to_scene_seconds": run.clock.total,
+        "gaussians": run.num_gaussians,
+        "peak_gpu_gib": run.peak_gpu_bytes / 2**30 if run.peak_gpu_bytes is not None else None,
+        "config": str(run.config_path),
+    }
+
+
+def _evaluate(run: TrainedRun, scene: Scene, variant: Variant, size: Size, pictures: Path | None) -> dict[str, Any]:
+    values: dict[str, Any] = dict(evaluate.input_fidelity(run))
+    paths = evaluate.render_test_paths(run)
+    values.update(evaluate.novel_view_quality(paths))
+    if scene.truth is not None:
+        values.update(evaluate.ground_truth_fidelity(paths, scene.truth))
+    if variant != SPLATFACTO:
+        values.update(evaluate.motion_fidelity(run))
+        transforms = run.pipeline.datamanager.dataparser.synthesized().transforms["mom4d"]
+        values["inconsistency_before"] = transforms["inconsistency_before"]
+        values["inconsistency_after"] = transforms["inconsistency_after"]
+        if scene.truth is not None:
+            values.update(evaluate.geometry_and_motion_errors(run, scene.truth))
+    if variant == MOM4D:
+        values.update(evaluate.speed(run, FPS_SIZES_FULL if size == "full" else FPS_SIZES_CPU))
+        if pictures is not None:
+            values["pictures"] = [str(path) for path in _write_pictures(run, scene, paths, pictures)]
+    return values
+
+
+def _write_pictures(run: TrainedRun, scene: Scene, paths: evaluate.RenderedPaths, folder: Path) -> list[Path]:
+    from dataparsers.previews import write_video
+    from mom_nerfstudio.evaluation.rendering import render_loop
+
+    sheet = evaluate.write_path_sheet(paths, scene.truth, folder / f"{scene.name}_paths.jpg")
+    num_frames = evaluate.synthesis_of(run).config.num_frames
+    loop = render_loop(run.pipeline.model, evaluate.input_camera(run), num_frames)[:-1]
+    video = write_video(folder / f"{scene.name}_loop.mp4", list(loop), fps=30.0)
+    return [sheet, video]

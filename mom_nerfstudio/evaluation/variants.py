@@ -1,0 +1,81 @@
+"""The methods a benchmark compares on the same data: mom4d, its ablations, and nerfstudio's splatfacto."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from nerfstudio.configs.method_configs import method_configs
+from nerfstudio.engine.trainer import TrainerConfig
+
+from dataparsers.mom4d_dataparser import Mom4dDataParserConfig
+from mom_nerfstudio.method_config import mom4d_method, mom4d_tiny_method, mom4d_trainer_config
+
+Size = Literal["full", "cpu"]
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One method trained on a scene."""
+
+    name: str
+    description: str
+    needs_gpu: bool = False
+
+
+MOM4D = Variant("mom4d", "mom4d with its default schedule")
+NO_3D_MOM = Variant("no-3d-mom", "velocity lifted from the input view's motion alone (no 3D-MOM fit)")
+NO_PRIOR = Variant("no-prior", "no motion prior: the residual deformation alone explains the motion")
+PAPER_SCHEDULE = Variant("paper-schedule", "the paper's schedule: 3000 static + 20,000 dynamic iterations")
+SPLATFACTO = Variant("splatfacto", "nerfstudio's splatfacto on the 25 views at t = 0 (7000 iterations)", needs_gpu=True)
+VARIANTS: dict[str, Variant] = {variant.name: variant for variant in (MOM4D, NO_3D_MOM, NO_PRIOR, PAPER_SCHEDULE, SPLATFACTO)}
+
+# A CPU-sized benchmark: small images, short loops, few iterations.
+CPU_RESOLUTION = 96
+CPU_FRAMES = 12
+CPU_STAGES = (100, 150)
+
+
+def _base_mom4d(size: Size) -> TrainerConfig:
+    return copy.deepcopy((mom4d_method if size == "full" else mom4d_tiny_method).config)
+
+
+def _resized(config: TrainerConfig, size: Size) -> TrainerConfig:
+    if size == "cpu":
+        dataparser = config.pipeline.datamanager.dataparser
+        dataparser.max_resolution = CPU_RESOLUTION
+        dataparser.num_frames = CPU_FRAMES
+    return config
+
+
+def _mom4d_with_stages(size: Size, static_steps: int, dynamic_steps: int) -> TrainerConfig:
+    base = _base_mom4d(size)
+    return mom4d_trainer_config(
+        base.method_name,
+        static_steps=static_steps,
+        dynamic_steps=dynamic_steps,
+        dataparser=copy.deepcopy(base.pipeline.datamanager.dataparser),
+        model=copy.deepcopy(base.pipeline.model),
+        vis=base.vis,
+    )
+
+
+def trainer_config(variant: Variant, size: Size) -> TrainerConfig:
+    """The trainer config of `variant` at `size`, before data and output folders are set."""
+    if variant == PAPER_SCHEDULE:
+        config = _mom4d_with_stages(size, 3000, 20000) if size == "full" else _mom4d_with_stages(size, 3 * CPU_STAGES[0], 3 * CPU_STAGES[1])
+    elif size == "cpu":
+        config = _mom4d_with_stages(size, *CPU_STAGES)
+    else:
+        config = _base_mom4d(size)
+    if variant == NO_3D_MOM:
+        config.pipeline.datamanager.dataparser.motion_solver = "lift"
+    elif variant == NO_PRIOR:
+        config.pipeline.model.use_motion_prior = False
+    elif variant == SPLATFACTO:
+        config = copy.deepcopy(method_configs["splatfacto"])
+        config.pipeline.datamanager.dataparser = replace(Mom4dDataParserConfig(), static_views_only=True)
+        config.max_num_iterations = 7000
+        config.steps_per_eval_all_images = config.max_num_iterations + 1
+    return _resized(config, size)

@@ -1,0 +1,152 @@
+"""mom4d's benchmark: speed, scale and fidelity on synthetic scenes with ground truth and on real photos.
+
+    python scripts/benchmark.py --photos a.jpg b.jpg --synthetic-seeds 0 1 2 --report docs/benchmark_results.md
+    python scripts/benchmark.py --size cpu --synthetic-seeds 0 --variants mom4d no-3d-mom   # a CPU-sized run
+
+Every scene is synthesised from scratch (timed per stage), then each method variant is trained on it in this
+process and measured: time per stage and end to end, rendering rate, peak GPU memory, number of Gaussians,
+PSNR/SSIM of the t = 0 render against the input, PSNR/SSIM (overall and inside the motion mask) of renders along
+the four test paths against the true frames (synthetic scenes), depth and 3D velocity errors, the multi-view
+flow inconsistency before and after 3D-MOM, the flow end-point error of the input view's loop against the target
+motion, the loop seam, and PIQE of the path videos. The report holds the tables with the hardware, commit and
+date; the pictures (contact sheets along the paths beside the truth, looping input-view videos) go to
+`--pictures`.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import subprocess
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import List, Literal, Optional
+
+import torch
+import tyro
+
+from dataparsers.log import setup_logging
+from mom_nerfstudio.evaluation.benchmark import Measurement, Scene, measure
+from mom_nerfstudio.evaluation.synthetic_scenes import synthetic_scene
+from mom_nerfstudio.evaluation.variants import VARIANTS, Size
+
+
+@dataclass
+class Benchmark:
+    """Measure mom4d against ground truth, its ablations and splatfacto."""
+
+    photos: List[Path] = field(default_factory=list)
+    """Real photos (no ground truth: PIQE and fidelity to the input only)."""
+    synthetic_seeds: List[int] = field(default_factory=lambda: [0, 1, 2])
+    """Seeds of the procedural landscapes with ground truth."""
+    variants: List[str] = field(default_factory=lambda: list(VARIANTS))
+    """Methods to train on every scene (see mom_nerfstudio/evaluation/variants.py)."""
+    size: Size = "full"
+    """'full': 1024-px photos and the default schedules; 'cpu': a small version that runs on a CPU."""
+    output: Path = Path("outputs/benchmark")
+    """Scenes, caches, runs and the raw results (results.json)."""
+    pictures: Optional[Path] = Path("outputs/benchmark/pictures")
+    """Where the contact sheets and loop videos go (e.g. docs/benchmark)."""
+    report: Optional[Path] = None
+    """Markdown file to write the tables to."""
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+
+
+def hardware() -> str:
+    """The machine the numbers come from."""
+    if torch.cuda.is_available():
+        return f"{torch.cuda.get_device_name(0)}, torch {torch.__version__}"
+    return f"CPU ({platform.machine()}, {torch.get_num_threads()} threads), torch {torch.__version__}"
+
+
+def commit() -> str:
+    """The repository's commit, with '+changes' when tracked files differ from it."""
+    try:
+        sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True).stdout.strip()
+        return sha + ("+changes" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+TABLES = {
+    "Speed and size": [
+        ("synthesis (s)", "synthesis_total", "{:.1f}"),
+        ("static stage (s)", "static_seconds", "{:.1f}"),
+        ("dynamic stage (s)", "dynamic_seconds", "{:.1f}"),
+        ("image to scene (s)", "image_to_scene_seconds", "{:.1f}"),
+        ("Gaussians", "gaussians", "{:,}"),
+        ("peak GPU (GiB)", "peak_gpu_gib", "{:.1f}"),
+        ("FPS 1024x576", "fps_1024x576", "{:.0f}"),
+        ("FPS 1920x1080", "fps_1920x1080", "{:.0f}"),
+        ("FPS 256x144", "fps_256x144", "{:.1f}"),
+    ],
+    "Fidelity": [
+        ("input PSNR", "input_psnr", "{:.2f}"),
+        ("input SSIM", "input_ssim", "{:.3f}"),
+        ("novel-view PSNR", "gt_psnr", "{:.2f}"),
+        ("novel-view SSIM", "gt_ssim", "{:.3f}"),
+        ("masked PSNR", "gt_psnr_masked", "{:.2f}"),
+        ("masked SSIM", "gt_ssim_masked", "{:.3f}"),
+        ("PIQE", "piqe", "{:.2f}"),
+    ],
+    "Motion": [
+        ("inconsistency before (px/frame)", "inconsistency_before", "{:.4f}"),
+        ("inconsistency after (px/frame)", "inconsistency_after", "{:.4f}"),
+        ("flow EPE (px)", "flow_epe", "{:.2f}"),
+        ("loop seam (/255)", "loop_seam_255", "{:.2f}"),
+        ("seam step / mean step", "seam_step_ratio", "{:.2f}"),
+        ("depth AbsRel", "depth_abs_rel", "{:.3f}"),
+        ("3D velocity rel. error", "velocity_rel_error", "{:.3f}"),
+    ],
+}
+
+
+def markdown(measurements: list[Measurement], header: str) -> str:
+    """The measurements as Markdown tables (a column is left out when no row has its value)."""
+    sections = [header]
+    for title, columns in TABLES.items():
+        present = [column for column in columns if any(m.values.get(column[1]) is not None for m in measurements)]
+        if not present:
+            continue
+        lines = [f"### {title}", "", "| scene | method | " + " | ".join(label for label, _, _ in present) + " |"]
+        lines.append("|---|---|" + "---|" * len(present))
+        for m in measurements:
+            cells = [fmt.format(m.values[key]) if m.values.get(key) is not None else "" for _, key, fmt in present]
+            lines.append(f"| {m.scene} | {m.variant} | " + " | ".join(cells) + " |")
+        sections.append("\n".join(lines))
+    return "\n\n".join(sections) + "\n"
+
+
+def main(benchmark: Benchmark) -> None:
+    """Run every scene and variant, then write results.json and the report."""
+    setup_logging()
+    device = ("cuda" if torch.cuda.is_available() else "cpu") if benchmark.device == "auto" else benchmark.device
+    unknown = [name for name in benchmark.variants if name not in VARIANTS]
+    if unknown:
+        raise SystemExit(f"unknown variants {unknown}; choose from {list(VARIANTS)}")
+    benchmark.output.mkdir(parents=True, exist_ok=True)
+    if benchmark.pictures is not None:
+        benchmark.pictures.mkdir(parents=True, exist_ok=True)
+    scenes = [synthetic_scene(seed, benchmark.output / "scenes", benchmark.size) for seed in benchmark.synthetic_seeds]
+    scenes += [Scene(name=photo.stem, photo=photo) for photo in benchmark.photos]
+    measurements = []
+    for scene in scenes:
+        for name in benchmark.variants:
+            variant = VARIANTS[name]
+            if variant.needs_gpu and device != "cuda":
+                print(f"skipping {name} on {scene.name}: it needs a GPU")
+                continue
+            measurements.append(measure(scene, variant, benchmark.size, benchmark.output, device, benchmark.pictures))
+            (benchmark.output / "results.json").write_text(json.dumps([asdict(m) for m in measurements], indent=1, default=str))
+    header = f"Hardware: {hardware()}; commit {commit()}; {time.strftime('%Y-%m-%d')}; size '{benchmark.size}'."
+    report = markdown(measurements, header)
+    print(report)
+    if benchmark.report is not None:
+        benchmark.report.parent.mkdir(parents=True, exist_ok=True)
+        benchmark.report.write_text(report)
+
+
+if __name__ == "__main__":
+    main(tyro.cli(Benchmark))
