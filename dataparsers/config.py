@@ -6,6 +6,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Optional
 
+DEFAULT_INPAINT_PROMPT = "a photograph of a natural landscape, seamless continuation of the scene, realistic, detailed"
+DEFAULT_INPAINT_NEGATIVE_PROMPT = "text, watermark, signature, frame, border, people, blurry, distorted, collage"
+DEFAULT_INPAINT_STEPS = 30
+
 
 @dataclass
 class SynthesisConfig:
@@ -16,7 +20,11 @@ class SynthesisConfig:
     alpha_mode: Literal["white", "mask"] = "white"
     """Transparent photos: composite on white, or keep the colours and never train on transparent pixels."""
     depth: str = "prior"
-    """Depth source: 'prior' (weight-free landscape prior) or 'file' (a depth or disparity map, see --depth-file)."""
+    """Depth source: 'prior' (weight-free landscape prior), 'file' (a depth or disparity map, see --depth-file), or a
+    learned model: 'zoedepth', 'depth-anything' (Depth Anything V2) or 'marigold' (see --depth-model)."""
+    depth_model: Optional[str] = None
+    """Hub id or local folder of the learned depth model; default: Intel/zoedepth-nyu-kitti (zoedepth),
+    depth-anything/Depth-Anything-V2-Small-hf (depth-anything), prs-eth/marigold-depth-v1-1 (marigold)."""
     depth_file: Optional[Path] = None
     """Depth or disparity map for --depth file: .npy, .png (8/16 bit) or .exr, any size with the photo's aspect."""
     depth_file_kind: Literal["depth", "disparity"] = "depth"
@@ -29,8 +37,20 @@ class SynthesisConfig:
     """Look-around rotation up and down for the synthesised views."""
     orbit_degrees: float = 5.0
     """Orbit of the synthesised views about the pivot at the scene's median depth."""
-    inpaint: Literal["telea", "none"] = "telea"
-    """Holes of the novel views: fill with OpenCV's Telea (filled pixels stay marked) or leave them unsupervised."""
+    inpaint: Literal["telea", "none", "sd"] = "telea"
+    """Holes of the novel views: fill with OpenCV's Telea, leave them unsupervised ('none'), or grow the scene into
+    them view by view with Stable Diffusion inpainting ('sd', see --inpaint-model); filled pixels stay marked."""
+    inpaint_model: Optional[str] = None
+    """Hub id or local folder of the Stable Diffusion inpainting model for --inpaint sd; default:
+    stable-diffusion-v1-5/stable-diffusion-inpainting."""
+    inpaint_prompt: str = DEFAULT_INPAINT_PROMPT
+    """What --inpaint sd paints into the holes."""
+    inpaint_negative_prompt: str = DEFAULT_INPAINT_NEGATIVE_PROMPT
+    """What --inpaint sd avoids painting."""
+    inpaint_seed: int = 0
+    """Seed of --inpaint sd (each view adds its index), so that a synthesis is reproducible."""
+    inpaint_steps: int = DEFAULT_INPAINT_STEPS
+    """Denoising steps of --inpaint sd per view: fewer is faster and rougher."""
     motion: Literal["auto", "none"] = "auto"
     """Without an annotation, hints or flow: 'auto' moves detected sky and water, 'none' gives a static scene."""
     motion_mask: Optional[Path] = None

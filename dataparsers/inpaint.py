@@ -1,6 +1,8 @@
-"""Filling the holes a novel view leaves where no point of the cloud landed.
+"""Filling the holes a novel view leaves where no point of the cloud landed, one image at a time.
 
 Filled pixels are returned as a separate mask, so that training can weight them down: they are guesses.
+Stable Diffusion inpainting (`--inpaint sd`) works on the scene rather than on single images: see
+`dataparsers.scene_growth` and `dataparsers.diffusion_inpaint`.
 """
 
 from __future__ import annotations

@@ -1,9 +1,12 @@
 """The synthesis pipeline: one photo in, a cached multi-view looping video dataset out.
 
 Stages (each cached under a key of the photo's content and the options that affect it):
-1. image loading, 2. depth (with the sky mask), 3. cameras, 4. multi-view rendering of the lifted point cloud
-with hole filling, 5-6. motion input and per-view 2D motion, 7. 3D-MOM, 8-9. looping videos written as a dataset.
-Stage keys are computed from options alone, so a complete dataset is found without loading anything upstream.
+1. image loading, 2. depth (with the sky mask), 3. cameras, 4. with `--inpaint sd` only, the scene's growth: points
+invented view by view for what the photo never showed (a stage of its own, so that changing the motion does not
+repaint the views), 5. multi-view rendering of the lifted point cloud, with the invented points or a hole filler
+in what it leaves open, 6-7. motion input and per-view 2D motion, 8. 3D-MOM, 9-10. looping videos written as a
+dataset. Stage keys are computed from options alone, so a complete dataset is found without loading anything
+upstream. The learned models that the stages to compute need are looked for first, before any stage runs.
 """
 
 from __future__ import annotations
@@ -22,16 +25,19 @@ from dataparsers.cache import StageCache, file_digest, stage_key
 from dataparsers.cameras import Intrinsics, ViewPose, intrinsics_from_fov, paper_view_set, transform_points, unproject_depth_map
 from dataparsers.config import SynthesisConfig
 from dataparsers.dataset_writer import INPAINTED_LEVEL, OBSERVED_LEVEL, DatasetWriter, to_dataset_world
-from dataparsers.depth import estimate_depth
+from dataparsers.depth import estimate_depth, learned_depth_model
+from dataparsers.diffusion_inpaint import DiffusionInpainter, DiffusionInpaintSettings, diffusion_inpaint_model
 from dataparsers.errors import Mom4dInputError
 from dataparsers.image_io import LoadedImage, load_image
 from dataparsers.inpaint import fill_holes
+from dataparsers.learned.loading import ModelSpec, check_model, model_fingerprint
 from dataparsers.log import logger
 from dataparsers.looping import LoopingView, MovingCloud
 from dataparsers.motion_3d import MotionFitSettings, fit_3d_motion, lift_flow_at_constant_depth, sample_flow_at
 from dataparsers.motion_input import MotionInput, resolve_motion_input
 from dataparsers.point_renderer import render_points
 from dataparsers.progress import progress_bar
+from dataparsers.scene_growth import InventedPoints, ViewRender, complete_with_invented, grow_scene
 from dataparsers.segmentation import detect_sky
 from dataparsers.view_motion import hint_field_in_view, projected_point_motion
 
@@ -42,6 +48,15 @@ COVERAGE_THRESHOLD = 0.5
 # Point features splatted into the views: RGB, motion-mask value, opacity of the input pixel.
 _RGB, _MOVING, _OPAQUE = slice(0, 3), 3, 4
 _ORBIT_VIEW_COUNT = 5
+
+
+@dataclass(frozen=True)
+class _SeenView:
+    """The photo's points seen from one view at t = 0: what they show, their splatted features, their visibility."""
+
+    render: ViewRender
+    features: torch.Tensor  # [H, W, 5]: RGB, motion-mask value, opacity
+    visible: torch.Tensor  # [P] bool
 
 
 @dataclass(frozen=True)
@@ -93,6 +108,10 @@ class SceneSynthesis:
         self.config = config
         if config.num_frames < 2:
             raise Mom4dInputError(f"--num-frames must be at least 2, got {config.num_frames}.")
+        if config.inpaint == "sd" and config.inpaint_steps < 1:
+            raise Mom4dInputError(f"--inpaint-steps must be at least 1, got {config.inpaint_steps}.")
+        if config.inpaint_model is not None and config.inpaint != "sd":
+            logger.warning(f"The inpainting model {config.inpaint_model} is ignored because --inpaint is not 'sd'.")
         self.image: LoadedImage = load_image(self.image_path, config.max_resolution, config.alpha_mode)
         self.cache = StageCache(config.cache_dir or default_cache_folder(self.image_path), force=config.force)
         self.device = resolve_device(config.device)
@@ -107,6 +126,39 @@ class SceneSynthesis:
             hint_frames=config.hint_frames,
         )
         self.timings: dict[str, float] = {}
+        for model in self.models_to_load():
+            check_model(model)
+
+    # ---- learned models ----
+
+    @functools.cached_property
+    def depth_model(self) -> ModelSpec | None:
+        """The learned depth model of `--depth`, or None for the weight-free methods."""
+        return learned_depth_model(self.config.depth, self.config.depth_model)
+
+    @functools.cached_property
+    def inpaint_model(self) -> ModelSpec | None:
+        """The Stable Diffusion inpainting model of `--inpaint sd`, or None for the other methods."""
+        return diffusion_inpaint_model(self.config.inpaint_model) if self.config.inpaint == "sd" else None
+
+    def models_to_load(self) -> list[ModelSpec]:
+        """The learned models this run will load: those of the stages it must compute rather than load from the cache.
+
+        Nothing runs when the dataset is complete; otherwise the depth and growth stages need their models unless
+        their own results are cached.
+        """
+        if self.cache.has_folder("dataset", self.dataset_key):
+            return []
+        needed = []
+        if self.depth_model is not None and self._must_compute_arrays("depth", self.depth_key):
+            needed.append(self.depth_model)
+        if self.inpaint_model is not None and self._must_compute_arrays("growth", self.growth_key):
+            needed.append(self.inpaint_model)
+        return needed
+
+    def _must_compute_arrays(self, stage: str, key: str) -> bool:
+        # As StageCache.arrays decides: an entry is computed when it is missing, and again under --force.
+        return self.config.force or not (self.cache.folder / f"{stage}-{key}.npz").is_file()
 
     # ---- keys: computed from options and file contents only ----
 
@@ -124,6 +176,28 @@ class SceneSynthesis:
                 "depth": config.depth,
                 "depth_file": file_digest(config.depth_file) if config.depth == "file" else None,
                 "depth_file_kind": config.depth_file_kind,
+                # Only the learned methods add a part, so that the other methods keep their keys.
+                **({"depth_model": model_fingerprint(self.depth_model)} if self.depth_model is not None else {}),
+            },
+        )
+
+    @functools.cached_property
+    def growth_key(self) -> str:
+        """Key of the growth stage of `--inpaint sd` (the points invented for what the photo never showed)."""
+        config = self.config
+        return stage_key(
+            "growth",
+            {
+                "depth": self.depth_key,
+                "fov": config.fov_degrees,
+                "yaw": config.yaw_degrees,
+                "pitch": config.pitch_degrees,
+                "orbit": config.orbit_degrees,
+                "model": model_fingerprint(self.inpaint_model) if self.inpaint_model is not None else None,
+                "prompt": config.inpaint_prompt,
+                "negative_prompt": config.inpaint_negative_prompt,
+                "seed": config.inpaint_seed,
+                "steps": config.inpaint_steps,
             },
         )
 
@@ -144,6 +218,7 @@ class SceneSynthesis:
                 "orbit": config.orbit_degrees,
                 "inpaint": config.inpaint,
                 "hint_sigma": config.hint_sigma,
+                **({"growth": self.growth_key} if config.inpaint == "sd" else {}),
             },
         )
 
@@ -196,6 +271,8 @@ class SceneSynthesis:
                 method=self.config.depth,
                 depth_file=self.config.depth_file,
                 depth_file_kind=self.config.depth_file_kind,
+                model=self.config.depth_model,
+                device=self.device,
             )
             self.timings["depth"] = time.perf_counter() - started
             return {"depth": depth.astype(np.float32), "sky": sky}
@@ -237,11 +314,50 @@ class SceneSynthesis:
         return MovingCloud(points=self.points, features=self.point_features, velocity=velocity, moving=self.moving)
 
     @functools.cached_property
+    def invented(self) -> InventedPoints:
+        """Static points that `--inpaint sd` invented for what the photo never showed (none for other methods).
+
+        They fill only what the photo's points leave open in a view, so they never hide a point of the photo.
+        """
+        if self.config.inpaint != "sd":
+            return InventedPoints.empty(self.device)
+        arrays = self.cache.arrays("growth", self.growth_key, self._grow_scene)
+        return InventedPoints.from_arrays(arrays, self.device)
+
+    def _grow_scene(self) -> dict[str, np.ndarray]:
+        started = time.perf_counter()
+        config = self.config
+        settings = DiffusionInpaintSettings(
+            config.inpaint_model, config.inpaint_prompt, config.inpaint_negative_prompt, config.inpaint_seed, config.inpaint_steps
+        )
+        still_cloud = self.cloud(torch.zeros_like(self.points))
+        with progress_bar("Inpainting the views (Stable Diffusion)", len(self.views)) as advance:
+            invented = grow_scene(
+                lambda index: self._seen_view(still_cloud, index).render,
+                self.world_to_cameras,
+                self.intrinsics,
+                DiffusionInpainter(settings, self.device),
+                COVERAGE_THRESHOLD,
+                advance,
+            )
+        logger.info("Inpainting invented %d points beside the %d of the photo.", len(invented), self.points.shape[0])
+        self.timings["growth"] = time.perf_counter() - started
+        return invented.to_arrays()
+
+    def _seen_view(self, still_cloud: MovingCloud, index: int) -> _SeenView:
+        """The photo's points seen from view `index` at t = 0 (before any hole is filled)."""
+        world_to_camera = self.world_to_cameras[index]
+        frame = LoopingView(still_cloud, world_to_camera, self.intrinsics, self.config.num_frames).frame_at(0.0)
+        front = render_points(transform_points(self.points, world_to_camera), self.point_features[:, :1], self.intrinsics)
+        return _SeenView(ViewRender(frame.features[..., _RGB], front.depth, frame.coverage), frame.features, front.visible)
+
+    @functools.cached_property
     def view_arrays(self) -> dict[str, np.ndarray]:
         """Static renders of all views (t = 0) with hole filling, motion masks, 2D motion and point visibility."""
         return self.cache.arrays("views", self.views_key, self._render_views)
 
     def _render_views(self) -> dict[str, np.ndarray]:
+        invented = self.invented  # grown (and timed) as a stage of its own before the views are rendered
         started = time.perf_counter()
         intrinsics = self.intrinsics
         motion = self.motion_input
@@ -261,16 +377,21 @@ class SceneSynthesis:
         with progress_bar("Rendering the 25 views", num_views) as advance:
             for index in range(num_views):
                 world_to_camera = self.world_to_cameras[index]
-                frame = LoopingView(still_cloud, world_to_camera, intrinsics, self.config.num_frames).frame_at(0.0)
-                front = render_points(transform_points(self.points, world_to_camera), self.point_features[:, :1], intrinsics)
-                visibility[index] = front.visible.cpu().numpy()
-                depths[index] = torch.nan_to_num(front.depth, posinf=0.0).cpu().numpy()
-                covered = (frame.coverage >= COVERAGE_THRESHOLD).cpu().numpy()
-                features = frame.features.cpu().numpy()
-                filled, inpainted = fill_holes(features[..., _RGB], ~covered, self.config.inpaint)
+                seen = self._seen_view(still_cloud, index)
+                visibility[index] = seen.visible.cpu().numpy()
+                view = seen.render
+                if len(invented):
+                    view = complete_with_invented(view, invented, world_to_camera, intrinsics, COVERAGE_THRESHOLD)
+                depths[index] = torch.nan_to_num(view.depth, posinf=0.0).cpu().numpy()
+                covered = (seen.render.coverage >= COVERAGE_THRESHOLD).cpu().numpy()
+                shown = (view.coverage >= COVERAGE_THRESHOLD).cpu().numpy()
+                features = seen.features.cpu().numpy()
+                filled, inpainted = fill_holes(view.rgb.cpu().numpy(), ~shown, self._hole_filler)
                 opaque = features[..., _OPAQUE] >= 0.5
                 rgb[index] = _to_uint8(filled)
-                confidence[index] = np.where(covered & opaque, OBSERVED_LEVEL, np.where(inpainted, INPAINTED_LEVEL, 0))
+                # Invented pixels (shown, not covered by the photo's points) are guesses, like filled ones.
+                guessed = inpainted | (shown & ~covered)
+                confidence[index] = np.where(covered & opaque, OBSERVED_LEVEL, np.where(guessed, INPAINTED_LEVEL, 0))
                 motion_masks[index] = covered & (features[..., _MOVING] >= 0.5)
                 if motion.flow is not None:
                     point_motion = projected_point_motion(self.points, lifted_flow, intrinsics, world_to_camera)
@@ -290,6 +411,11 @@ class SceneSynthesis:
             "flows": flows,
             "visibility": visibility,
         }
+
+    @property
+    def _hole_filler(self) -> str:
+        # With --inpaint sd the invented points fill the views; Telea fills the slivers their splats leave open.
+        return "telea" if self.config.inpaint == "sd" else self.config.inpaint
 
     def _lifted_input_flow(self) -> torch.Tensor:
         """3D velocity of each point from the input view's dense flow alone, moving within its depth plane."""
@@ -395,11 +521,13 @@ class SceneSynthesis:
                     ).astype(np.uint8)
                     writer.add_frame(self.views[index].name, index, frame_index, self.views[index].cam_to_world, rgb, confidence)
                     advance()
+        invented = self.invented
         points = {
-            "xyz": to_dataset_world(self.points.cpu().numpy()).astype(np.float32),
-            "rgb": _to_uint8(self.image.rgb.reshape(-1, 3)),
-            "velocity": to_dataset_world(self.velocity.cpu().numpy()).astype(np.float32),
-            "moving": self.moving.cpu().numpy().astype(np.float32),
+            "xyz": to_dataset_world(torch.cat([self.points, invented.points]).cpu().numpy()).astype(np.float32),
+            "rgb": _to_uint8(np.concatenate([self.image.rgb.reshape(-1, 3), invented.rgb.cpu().numpy()])),
+            # Invented points are static.
+            "velocity": to_dataset_world(np.pad(self.velocity.cpu().numpy(), ((0, len(invented)), (0, 0)))).astype(np.float32),
+            "moving": np.pad(self.moving.cpu().numpy(), (0, len(invented))).astype(np.float32),
         }
         self.timings["dataset"] = time.perf_counter() - started
         writer.finish(

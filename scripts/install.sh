@@ -37,7 +37,7 @@ if ! "$py" -c 'import torch, torchvision' >/dev/null 2>&1; then
 fi
 
 echo "Installing mom4d with nerfstudio, gsplat and the test tools"
-"$py" -m pip install -q -e ".[test]" || fail "pip could not install mom4d (see the messages above)."
+"$py" -m pip install -q -e ".[depth,test]" || fail "pip could not install mom4d (see the messages above)."
 
 # ns-render looks for an `ffmpeg` program; the imageio-ffmpeg wheel carries one, linked into the environment.
 if ! command -v ffmpeg >/dev/null 2>&1 && [ ! -e "$venv/bin/ffmpeg" ]; then

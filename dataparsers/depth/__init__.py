@@ -1,8 +1,9 @@
 """Depth of the input image, in the project's convention (see `dataparsers.depth.convention`).
 
 `estimate_depth` is the one entry point. Each method is a `DepthEstimator` built by a factory registered in
-`DEPTH_ESTIMATORS`; a learned backend (ZoeDepth, Depth Anything, Marigold) plugs in by adding a factory there and
-converting its output through `normalize_depth` or `depth_from_disparity`.
+`DEPTH_ESTIMATORS`: the weight-free landscape prior, the user's depth file, and the learned models of
+`dataparsers.depth.learned` (ZoeDepth, Depth Anything V2, Marigold), whose outputs are converted through
+`normalize_depth`, `depth_from_disparity` or `depth_from_affine_depth`.
 """
 
 from dataclasses import dataclass
@@ -10,11 +11,18 @@ from pathlib import Path
 from typing import Callable, Literal, Protocol
 
 import numpy as np
+import torch
 
-from dataparsers.depth.convention import SKY_DEPTH, depth_from_disparity, normalize_depth
+from dataparsers.depth.convention import SKY_DEPTH, depth_from_affine_depth, depth_from_disparity, normalize_depth
 from dataparsers.depth.from_file import DepthFileKind, DepthFromFile
+from dataparsers.depth.learned import (
+    LEARNED_DEPTH_BACKENDS,
+    MarigoldDepthEstimator,
+    TransformersDepthEstimator,
+)
 from dataparsers.depth.prior import LandscapeDepthPrior
 from dataparsers.errors import Mom4dInputError
+from dataparsers.learned.loading import ModelSpec
 from dataparsers.log import logger
 
 __all__ = [
@@ -22,8 +30,10 @@ __all__ = [
     "SKY_DEPTH",
     "DepthEstimator",
     "DepthOptions",
+    "depth_from_affine_depth",
     "depth_from_disparity",
     "estimate_depth",
+    "learned_depth_model",
     "normalize_depth",
 ]
 
@@ -44,6 +54,10 @@ class DepthOptions:
 
     depth_file: Path | None = None
     depth_file_kind: DepthFileKind = "depth"
+    model: str | None = None
+    """Hub id or folder of a learned method's model; None for the method's default."""
+    device: torch.device = torch.device("cpu")
+    """Where a learned model runs."""
 
 
 def _prior_estimator(options: DepthOptions) -> DepthEstimator:
@@ -56,11 +70,33 @@ def _file_estimator(options: DepthOptions) -> DepthEstimator:
     return DepthFromFile(Path(options.depth_file), options.depth_file_kind)
 
 
+def _zoedepth_estimator(options: DepthOptions) -> DepthEstimator:
+    return TransformersDepthEstimator("zoedepth", LEARNED_DEPTH_BACKENDS["zoedepth"].spec(options.model), options.device)
+
+
+def _depth_anything_estimator(options: DepthOptions) -> DepthEstimator:
+    model = LEARNED_DEPTH_BACKENDS["depth-anything"].spec(options.model)
+    return TransformersDepthEstimator("depth-anything", model, options.device)
+
+
+def _marigold_estimator(options: DepthOptions) -> DepthEstimator:
+    return MarigoldDepthEstimator(LEARNED_DEPTH_BACKENDS["marigold"].spec(options.model), options.device)
+
+
 DEPTH_ESTIMATORS: dict[str, Callable[[DepthOptions], DepthEstimator]] = {
     "prior": _prior_estimator,
     "file": _file_estimator,
+    "zoedepth": _zoedepth_estimator,
+    "depth-anything": _depth_anything_estimator,
+    "marigold": _marigold_estimator,
 }
 """Depth method name -> factory of its estimator."""
+
+
+def learned_depth_model(method: str, model: str | None = None) -> ModelSpec | None:
+    """The model a learned depth `method` would load (`model`, or the method's default); None for other methods."""
+    backend = LEARNED_DEPTH_BACKENDS.get(method)
+    return backend.spec(model) if backend is not None else None
 
 
 def estimate_depth(
@@ -69,12 +105,15 @@ def estimate_depth(
     method: str = "prior",
     depth_file: Path | None = None,
     depth_file_kind: Literal["depth", "disparity"] = "depth",
+    model: str | None = None,
+    device: torch.device | str = "cpu",
 ) -> np.ndarray:
     """Depth of `rgb` (float32 HxWx3 in [0, 1]) by `method`, given its sky (`sky_mask`, bool HxW, True = sky).
 
-    Methods: "prior" (the weight-free landscape prior) and "file" (the user's map at `depth_file`, holding
-    depth or disparity as `depth_file_kind` says). Returns float32 HxW in the project's convention: values in
-    [1, SKY_DEPTH], sky pixels exactly SKY_DEPTH.
+    Methods: "prior" (the weight-free landscape prior), "file" (the user's map at `depth_file`, holding depth or
+    disparity as `depth_file_kind` says), and the learned "zoedepth", "depth-anything" and "marigold", which load
+    `model` (a hub id or folder; None for the method's default) onto `device`. Returns float32 HxW in the
+    project's convention: values in [1, SKY_DEPTH], sky pixels exactly SKY_DEPTH.
     """
     if rgb.ndim != 3 or rgb.shape[2] != 3 or sky_mask.shape != rgb.shape[:2] or sky_mask.dtype != bool:
         raise ValueError(f"estimate_depth needs HxWx3 rgb and a bool HxW sky mask, got {rgb.shape}, {sky_mask.shape}")
@@ -82,7 +121,10 @@ def estimate_depth(
         raise Mom4dInputError(f"Depth method {method!r} is not known; choose one of: {', '.join(DEPTH_ESTIMATORS)}.")
     if depth_file is not None and method != "file":
         logger.warning(f"The depth file {depth_file} is ignored because the depth method is {method!r}, not 'file'.")
-    estimator = DEPTH_ESTIMATORS[method](DepthOptions(depth_file, depth_file_kind))
+    if model is not None and method not in LEARNED_DEPTH_BACKENDS:
+        logger.warning(f"The depth model {model} is ignored because the depth method {method!r} uses no model.")
+    options = DepthOptions(depth_file, depth_file_kind, model, torch.device(device))
+    estimator = DEPTH_ESTIMATORS[method](options)
     depth = estimator.estimate(rgb, sky_mask)
     if depth.shape != sky_mask.shape or not np.isfinite(depth).all():
         raise RuntimeError(f"depth estimator {estimator.name!r} broke the depth convention (shape {depth.shape})")

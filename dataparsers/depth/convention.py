@@ -59,6 +59,30 @@ def depth_from_disparity(disparity: np.ndarray, sky_mask: np.ndarray | None = No
     return normalize_depth(depth, sky_mask)
 
 
+def depth_from_affine_depth(affine_depth: np.ndarray, sky_mask: np.ndarray | None = None) -> np.ndarray:
+    """Convert affine-invariant depth (Marigold: 0 at the scene's near end, 1 at the model's far plane) into depth
+    in the project's convention.
+
+    Such depth is known up to a scale and a shift, so two anchors fix both: the 1st percentile `a_near` of the
+    valid non-sky values becomes depth 1 (as in `normalize_depth`) and the model's far plane, 1.0, becomes
+    SKY_DEPTH, linearly in between: depth = 1 + (SKY_DEPTH - 1) (a - a_near) / (1 - a_near), clipped to
+    [1, SKY_DEPTH]. Non-finite values and sky pixels end at SKY_DEPTH. Returns float32 HxW.
+    """
+    values = np.asarray(affine_depth, dtype=np.float64)
+    _check_map(values, sky_mask)
+    far = ~np.isfinite(values)
+    if sky_mask is not None:
+        far |= sky_mask
+    depth = np.full(values.shape, SKY_DEPTH, dtype=np.float64)
+    if far.all():
+        logger.warning("The depth map has no valid non-sky pixel; every pixel is placed at the sky depth.")
+        return depth.astype(np.float32)
+    near = np.percentile(values[~far], NEAR_PERCENTILE, method="lower")
+    span = max(1.0 - near, 1e-6)
+    depth[~far] = np.clip(1.0 + (SKY_DEPTH - 1.0) * (values[~far] - near) / span, 1.0, SKY_DEPTH)
+    return depth.astype(np.float32)
+
+
 def _check_map(values: np.ndarray, sky_mask: np.ndarray | None) -> None:
     if values.ndim != 2:
         raise ValueError(f"a depth or disparity map must be HxW, got shape {values.shape}")
