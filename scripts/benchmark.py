@@ -27,8 +27,7 @@ import torch
 import tyro
 
 from dataparsers.log import setup_logging
-from mom_nerfstudio.evaluation.benchmark import Measurement, Scene, measure
-from mom_nerfstudio.evaluation.synthetic_scenes import synthetic_scene
+from mom_nerfstudio.evaluation.benchmark import Measurement, Scene, measure, synthetic_scene
 from mom_nerfstudio.evaluation.variants import VARIANTS, Size
 
 
@@ -129,7 +128,7 @@ def main(benchmark: Benchmark) -> None:
     benchmark.output.mkdir(parents=True, exist_ok=True)
     if benchmark.pictures is not None:
         benchmark.pictures.mkdir(parents=True, exist_ok=True)
-    scenes = [synthetic_scene(seed, benchmark.output / "scenes", benchmark.size) for seed in benchmark.synthetic_seeds]
+    scenes = [synthetic_scene(seed, benchmark.output / "scenes", benchmark.size, device) for seed in benchmark.synthetic_seeds]
     scenes += [Scene(name=photo.stem, photo=photo) for photo in benchmark.photos]
     measurements = []
     for scene in scenes:

@@ -14,7 +14,7 @@ import torch
 from dataparsers.synthesis import SceneSynthesis
 from mom_nerfstudio.evaluation import evaluate
 from mom_nerfstudio.evaluation.runs import TrainedRun, configure, train
-from mom_nerfstudio.evaluation.variants import MOM4D, SPLATFACTO, Size, Variant, trainer_config
+from mom_nerfstudio.evaluation.variants import CPU_RESOLUTION, MOM4D, SPLATFACTO, Size, Variant, trainer_config
 
 FPS_SIZES_FULL = ((1024, 576), (1920, 1080))
 FPS_SIZES_CPU = ((256, 144),)
@@ -27,6 +27,28 @@ class Scene:
     name: str
     photo: Path
     truth: evaluate.GroundTruth | None = None
+    synthesis_options: dict[str, Any] = field(default_factory=dict)
+    """Synthesis options the scene dictates (a synthetic scene's field of view)."""
+
+
+def synthetic_scene(seed: int, folder: Path, size: Size, device: str = "cpu") -> Scene:
+    """A procedural landscape with ground truth, written (once) into `folder` at the benchmark's size."""
+    from mom_nerfstudio.evaluation.synthetic_ground_truth import LandscapeGroundTruth
+    from mom_nerfstudio.evaluation.synthetic_landscape import LandscapeParams, write_scene
+
+    name = f"landscape{seed}"
+    scene_folder = folder / name
+    photo = scene_folder / f"{name}.png"
+    params = LandscapeParams.random(seed)
+    if not photo.exists():
+        width = 1024 if size == "full" else CPU_RESOLUTION
+        write_scene(scene_folder, params, width=width, name=name, device=device)
+    return Scene(
+        name=name,
+        photo=photo,
+        truth=LandscapeGroundTruth.load(scene_folder, device=device),
+        synthesis_options={"fov_degrees": params.fov_degrees},
+    )
 
 
 @dataclass
@@ -61,7 +83,12 @@ def lpips_unavailable() -> Iterator[None]:
 def time_synthesis(scene: Scene, variant: Variant, size: Size, cache_dir: Path, device: str) -> dict[str, float]:
     """Synthesise the scene's dataset from scratch (into the shared cache) and report each stage's seconds."""
     dataparser_config = replace(
-        trainer_config(variant, size).pipeline.datamanager.dataparser, data=scene.photo, cache_dir=cache_dir, force=True, device=device
+        trainer_config(variant, size).pipeline.datamanager.dataparser,
+        data=scene.photo,
+        cache_dir=cache_dir,
+        force=True,
+        device=device,
+        **scene.synthesis_options,
     )
     started = time.perf_counter()
     synthesis = SceneSynthesis(scene.photo, dataparser_config)
@@ -92,6 +119,7 @@ def measure(
         name=f"{scene.name}-{variant.name}",
         device=device,
         **{"pipeline.datamanager.dataparser.cache_dir": cache_dir},
+        **{f"pipeline.datamanager.dataparser.{option}": value for option, value in scene.synthesis_options.items()},
     )
     guard = lpips_unavailable() if variant == SPLATFACTO else contextlib.nullcontext()
     with guard:
