@@ -58,9 +58,16 @@ class StageCache:
         # With --force a stage is recomputed once per run, then reused by later calls in the same run.
         return not path.exists() or (self.force and path not in self._recomputed)
 
+    def _arrays_path(self, stage: str, key: str) -> Path:
+        return self.folder / f"{stage}-{key}.npz"
+
+    def has_arrays(self, stage: str, key: str) -> bool:
+        """Whether the arrays of `stage` under `key` exist and would be reused (not recomputed)."""
+        return not self._must_compute(self._arrays_path(stage, key))
+
     def arrays(self, stage: str, key: str, compute: Callable[[], dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
         """Load the arrays of `stage` under `key`, or compute and store them."""
-        path = self.folder / f"{stage}-{key}.npz"
+        path = self._arrays_path(stage, key)
         if not self._must_compute(path):
             try:
                 with np.load(path, allow_pickle=False) as stored:

@@ -150,15 +150,11 @@ class SceneSynthesis:
         if self.cache.has_folder("dataset", self.dataset_key):
             return []
         needed = []
-        if self.depth_model is not None and self._must_compute_arrays("depth", self.depth_key):
+        if self.depth_model is not None and not self.cache.has_arrays("depth", self.depth_key):
             needed.append(self.depth_model)
-        if self.inpaint_model is not None and self._must_compute_arrays("growth", self.growth_key):
+        if self.inpaint_model is not None and not self.cache.has_arrays("growth", self.growth_key):
             needed.append(self.inpaint_model)
         return needed
-
-    def _must_compute_arrays(self, stage: str, key: str) -> bool:
-        # As StageCache.arrays decides: an entry is computed when it is missing, and again under --force.
-        return self.config.force or not (self.cache.folder / f"{stage}-{key}.npz").is_file()
 
     # ---- keys: computed from options and file contents only ----
 

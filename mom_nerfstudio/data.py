@@ -11,7 +11,6 @@ from nerfstudio.data.datamanagers.full_images_datamanager import FullImageDatama
 from nerfstudio.data.datasets.base_dataset import InputDataset
 from PIL import Image
 
-from dataparsers.mom4d_dataparser import Mom4dDataParserConfig
 
 
 class Mom4dDataset(InputDataset):
@@ -33,7 +32,6 @@ class Mom4dDataManagerConfig(FullImageDatamanagerConfig):
     """Full images, with only the views at t = 0 during the model's static stage."""
 
     _target: Type = field(default_factory=lambda: Mom4dDataManager)
-    dataparser: Mom4dDataParserConfig = field(default_factory=Mom4dDataParserConfig)
 
 
 class Mom4dDataManager(FullImageDatamanager[Mom4dDataset]):
