@@ -68,14 +68,15 @@ def synthesis_of(run: TrainedRun) -> SceneSynthesis:
     return SceneSynthesis(dataparser_config.data, dataparser_config)
 
 
-def render_test_paths(run: TrainedRun) -> RenderedPaths:
-    """Render the four test camera paths with their loop times."""
+def render_test_paths(run: TrainedRun, stride: int = 1) -> RenderedPaths:
+    """Render the four test camera paths with their loop times (every `stride`-th frame)."""
     transforms = run.pipeline.datamanager.dataparser.synthesized().transforms
     camera = InputCamera.from_transforms(transforms)
     loop_frames = int(transforms["mom4d"]["num_frames"])
     cameras, frames, times = {}, {}, {}
     for trajectory in TEST_TRAJECTORIES:
         document = camera_path(trajectory, camera, loop_frames)
+        document["camera_path"] = document["camera_path"][::stride]
         cameras[trajectory.name] = path_cameras(document)
         frames[trajectory.name] = render_frames(run.pipeline.model, cameras[trajectory.name])
         times[trajectory.name] = np.array([frame["render_time"] for frame in document["camera_path"]]) * loop_frames
