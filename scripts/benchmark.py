@@ -50,6 +50,8 @@ class Benchmark:
     report: Optional[Path] = None
     """Markdown file to write the tables to."""
     device: Literal["auto", "cpu", "cuda"] = "auto"
+    path_stride: int = 1
+    """Measure every n-th frame of the test paths (ground-truth frames are the slow part)."""
 
 
 def hardware() -> str:
@@ -137,7 +139,9 @@ def main(benchmark: Benchmark) -> None:
             if variant.needs_gpu and device != "cuda":
                 print(f"skipping {name} on {scene.name}: it needs a GPU")
                 continue
-            measurements.append(measure(scene, variant, benchmark.size, benchmark.output, device, benchmark.pictures))
+            measurements.append(
+                measure(scene, variant, benchmark.size, benchmark.output, device, benchmark.pictures, benchmark.path_stride)
+            )
             (benchmark.output / "results.json").write_text(json.dumps([asdict(m) for m in measurements], indent=1, default=str))
     header = f"Hardware: {hardware()}; commit {commit()}; {time.strftime('%Y-%m-%d')}; size '{benchmark.size}'."
     report = markdown(measurements, header)

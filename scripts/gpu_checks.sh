@@ -68,6 +68,12 @@ for step in "${steps[@]}"; do
           --output-path "/tmp/renders/$name/$path" --output-format images --image-format jpeg 2>&1 | tail -n 1
       done
       python3 scripts/path_grid_video.py /tmp/renders/$name/{up_down,side,zoom_in,circle} -o "$out/paths_$name.mp4" ;;
+    benchmark-*)
+      # benchmark-<seeds, comma separated>: the mom4d variant on those synthetic landscapes (within 7 minutes).
+      seeds=${step#benchmark-}
+      timeout 420 python3 scripts/benchmark.py --synthetic-seeds ${seeds//,/ } --variants mom4d --path-stride 3 \
+        --output /tmp/benchmark --pictures "$out/benchmark" --report "$out/benchmark/report.md" 2>&1 | tail -n 30 || true
+      cp /tmp/benchmark/results.json "$out/benchmark/" 2>/dev/null || true ;;
     *)
       echo "unknown step $step" >&2; exit 2 ;;
   esac

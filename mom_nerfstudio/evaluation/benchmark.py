@@ -105,6 +105,7 @@ def measure(
     output: Path,
     device: str,
     pictures: Path | None = None,
+    path_stride: int = 1,
 ) -> Measurement:
     """Train `variant` on `scene` and measure it (synthesis timed from scratch for the default method)."""
     cache_dir = output / "cache"
@@ -125,7 +126,7 @@ def measure(
     with guard:
         run = train(variant.name, config)
         values.update(_run_values(run))
-        values.update(_evaluate(run, scene, variant, size, pictures))
+        values.update(_evaluate(run, scene, variant, size, pictures, path_stride))
     del run
     gc.collect()
     if torch.cuda.is_available():
@@ -146,9 +147,11 @@ def _run_values(run: TrainedRun) -> dict[str, Any]:
     }
 
 
-def _evaluate(run: TrainedRun, scene: Scene, variant: Variant, size: Size, pictures: Path | None) -> dict[str, Any]:
+def _evaluate(
+    run: TrainedRun, scene: Scene, variant: Variant, size: Size, pictures: Path | None, path_stride: int
+) -> dict[str, Any]:
     values: dict[str, Any] = dict(evaluate.input_fidelity(run))
-    paths = evaluate.render_test_paths(run)
+    paths = evaluate.render_test_paths(run, stride=path_stride)
     values.update(evaluate.novel_view_quality(paths))
     if scene.truth is not None:
         values.update(evaluate.ground_truth_fidelity(paths, scene.truth))
