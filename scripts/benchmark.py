@@ -2,6 +2,7 @@
 
     python scripts/benchmark.py --photos a.jpg b.jpg --synthetic-seeds 0 1 2 --report docs/benchmark_results.md
     python scripts/benchmark.py --size cpu --synthetic-seeds 0 --variants mom4d no-3d-mom   # a CPU-sized run
+    python scripts/benchmark.py --merge a/results.json b/results.json --report report.md  # runs split in parts
 
 Every scene is synthesised from scratch (timed per stage), then each method variant is trained on it in this
 process and measured: time per stage and end to end, rendering rate, peak GPU memory, number of Gaussians,
@@ -27,7 +28,7 @@ import torch
 import tyro
 
 from dataparsers.log import setup_logging
-from mom_nerfstudio.evaluation.benchmark import Measurement, Scene, measure, synthetic_scene
+from mom_nerfstudio.evaluation.benchmark import Measurement, Scene, measure, phase, synthetic_scene
 from mom_nerfstudio.evaluation.variants import VARIANTS, Size
 
 
@@ -52,6 +53,8 @@ class Benchmark:
     device: Literal["auto", "cpu", "cuda"] = "auto"
     path_stride: int = 1
     """Measure every n-th frame of the test paths (ground-truth frames are the slow part)."""
+    merge: List[Path] = field(default_factory=list)
+    """Run nothing: merge these results.json files (of runs split over several sessions) into the report."""
 
 
 def hardware() -> str:
@@ -120,9 +123,35 @@ def markdown(measurements: list[Measurement], header: str) -> str:
     return "\n\n".join(sections) + "\n"
 
 
+def header(runs: list[dict]) -> str:
+    """Where and when the measurements were taken (one line per distinct machine, commit and size)."""
+    lines = sorted({f"Hardware: {run['hardware']}; commit {run['commit']}; {run['date']}; size '{run['size']}'." for run in runs})
+    return "\n".join(lines)
+
+
+def load_results(path: Path) -> tuple[dict, list[Measurement]]:
+    """A results.json file: its run description and its measurements."""
+    document = json.loads(path.read_text())
+    measurements = [Measurement(**entry) for entry in document.pop("measurements")]
+    return document, measurements
+
+
+def write_report(runs: list[dict], measurements: list[Measurement], destination: Optional[Path]) -> None:
+    """Print the tables and write them to `destination` (when given)."""
+    report = markdown(measurements, header(runs))
+    print(report)
+    if destination is not None:
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        destination.write_text(report)
+
+
 def main(benchmark: Benchmark) -> None:
     """Run every scene and variant, then write results.json and the report."""
     setup_logging()
+    if benchmark.merge:
+        loaded = [load_results(path) for path in benchmark.merge]
+        write_report([run for run, _ in loaded], [m for _, ms in loaded for m in ms], benchmark.report)
+        return
     device = ("cuda" if torch.cuda.is_available() else "cpu") if benchmark.device == "auto" else benchmark.device
     unknown = [name for name in benchmark.variants if name not in VARIANTS]
     if unknown:
@@ -130,7 +159,11 @@ def main(benchmark: Benchmark) -> None:
     benchmark.output.mkdir(parents=True, exist_ok=True)
     if benchmark.pictures is not None:
         benchmark.pictures.mkdir(parents=True, exist_ok=True)
-    scenes = [synthetic_scene(seed, benchmark.output / "scenes", benchmark.size, device) for seed in benchmark.synthetic_seeds]
+    run = {"hardware": hardware(), "commit": commit(), "date": time.strftime("%Y-%m-%d"), "size": benchmark.size}
+    scenes = []
+    for seed in benchmark.synthetic_seeds:
+        with phase(f"landscape{seed}: scene and ground truth"):
+            scenes.append(synthetic_scene(seed, benchmark.output / "scenes", benchmark.size, device))
     scenes += [Scene(name=photo.stem, photo=photo) for photo in benchmark.photos]
     measurements = []
     for scene in scenes:
@@ -142,13 +175,9 @@ def main(benchmark: Benchmark) -> None:
             measurements.append(
                 measure(scene, variant, benchmark.size, benchmark.output, device, benchmark.pictures, benchmark.path_stride)
             )
-            (benchmark.output / "results.json").write_text(json.dumps([asdict(m) for m in measurements], indent=1, default=str))
-    header = f"Hardware: {hardware()}; commit {commit()}; {time.strftime('%Y-%m-%d')}; size '{benchmark.size}'."
-    report = markdown(measurements, header)
-    print(report)
-    if benchmark.report is not None:
-        benchmark.report.parent.mkdir(parents=True, exist_ok=True)
-        benchmark.report.write_text(report)
+            document = {**run, "measurements": [asdict(m) for m in measurements]}
+            (benchmark.output / "results.json").write_text(json.dumps(document, indent=1, default=str))
+    write_report([run], measurements, benchmark.report)
 
 
 if __name__ == "__main__":

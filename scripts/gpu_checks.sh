@@ -9,6 +9,8 @@
 #   synthesis         benchmark the synthesis of every photo in PHOTOS_DIR
 #   train-NAME        ns-train mom4d on PHOTOS_DIR/NAME.jpg
 #   render-NAME       render the four test camera paths of that run into OUT_DIR/paths_NAME.mp4
+#   profile-NAME      time and profile a shortened mom4d run on PHOTOS_DIR/NAME.jpg
+#   benchmark         scripts/benchmark.py with the arguments in $BENCHMARK_ARGS (see the step below)
 # Results land in OUT_DIR; a freshly built gsplat is saved there as gsplat_cuda.tar.gz for later runs.
 set -euo pipefail
 wheels=$1 photos=$2 out=$3
@@ -68,12 +70,16 @@ for step in "${steps[@]}"; do
           --output-path "/tmp/renders/$name/$path" --output-format images --image-format jpeg 2>&1 | tail -n 1
       done
       python3 scripts/path_grid_video.py /tmp/renders/$name/{up_down,side,zoom_in,circle} -o "$out/paths_$name.mp4" ;;
-    benchmark-*)
-      # benchmark-<seeds, comma separated>: the mom4d variant on those synthetic landscapes (within 7 minutes).
-      seeds=${step#benchmark-}
-      timeout 420 python3 scripts/benchmark.py --synthetic-seeds ${seeds//,/ } --variants mom4d --path-stride 3 \
-        --output /tmp/benchmark --pictures "$out/benchmark" --report "$out/benchmark/report.md" 2>&1 | tail -n 30 || true
-      cp /tmp/benchmark/results.json "$out/benchmark/" 2>/dev/null || true ;;
+    profile-*)
+      name=${step#profile-}
+      python3 scripts/profile_training.py "$photos/$name.jpg" --output /tmp/profile 2>&1 | grep -v "it/s\|━" | tee "$out/profile_$name.log" | tail -n 80 ;;
+    benchmark)
+      # scripts/benchmark.py with $BENCHMARK_ARGS, stopped after $BENCHMARK_TIMEOUT seconds (what it measured by then
+      # stays in results.json); results, report and pictures come back as benchmark.tar.
+      timeout "${BENCHMARK_TIMEOUT:-480}" python3 scripts/benchmark.py ${BENCHMARK_ARGS:-} --output /tmp/benchmark \
+        --pictures /tmp/benchmark/pictures --report /tmp/benchmark/report.md > "$out/benchmark.log" 2>&1 || true
+      grep -a "INFO\|Error\|Traceback" "$out/benchmark.log" | grep -av "it/s" | tail -n 60 || true
+      tar -cf "$out/benchmark.tar" -C /tmp/benchmark $(cd /tmp/benchmark && ls -d results.json report.md pictures 2>/dev/null) || true ;;
     *)
       echo "unknown step $step" >&2; exit 2 ;;
   esac

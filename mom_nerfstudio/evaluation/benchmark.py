@@ -11,6 +11,7 @@ from typing import Any, Iterator
 
 import torch
 
+from dataparsers.log import logger
 from dataparsers.synthesis import SceneSynthesis
 from mom_nerfstudio.evaluation import evaluate
 from mom_nerfstudio.evaluation.runs import TrainedRun, configure, train
@@ -58,6 +59,15 @@ class Measurement:
     scene: str
     variant: str
     values: dict[str, Any] = field(default_factory=dict)
+
+
+@contextlib.contextmanager
+def phase(label: str) -> Iterator[None]:
+    """Log how long a phase of the benchmark took (a long benchmark shows where its time goes)."""
+    started = time.perf_counter()
+    logger.info("%s ...", label)
+    yield
+    logger.info("%s: %.1f s", label, time.perf_counter() - started)
 
 
 @contextlib.contextmanager
@@ -111,8 +121,10 @@ def measure(
     cache_dir = output / "cache"
     measurement = Measurement(scene=scene.name, variant=variant.name)
     values = measurement.values
+    label = f"{scene.name} / {variant.name}"
     if variant == MOM4D:
-        values.update(time_synthesis(scene, variant, size, cache_dir, device))
+        with phase(f"{label}: synthesis"):
+            values.update(time_synthesis(scene, variant, size, cache_dir, device))
     config = configure(
         trainer_config(variant, size),
         data=scene.photo,
@@ -124,9 +136,10 @@ def measure(
     )
     guard = lpips_unavailable() if variant == SPLATFACTO else contextlib.nullcontext()
     with guard:
-        run = train(variant.name, config)
+        with phase(f"{label}: training"):
+            run = train(variant.name, config)
         values.update(_run_values(run))
-        values.update(_evaluate(run, scene, variant, size, pictures, path_stride))
+        values.update(_evaluate(run, scene, variant, size, pictures, path_stride, label))
     del run
     gc.collect()
     if torch.cuda.is_available():
@@ -148,15 +161,18 @@ def _run_values(run: TrainedRun) -> dict[str, Any]:
 
 
 def _evaluate(
-    run: TrainedRun, scene: Scene, variant: Variant, size: Size, pictures: Path | None, path_stride: int
+    run: TrainedRun, scene: Scene, variant: Variant, size: Size, pictures: Path | None, path_stride: int, label: str
 ) -> dict[str, Any]:
     values: dict[str, Any] = dict(evaluate.input_fidelity(run))
-    paths = evaluate.render_test_paths(run, stride=path_stride)
-    values.update(evaluate.novel_view_quality(paths))
+    with phase(f"{label}: test paths"):
+        paths = evaluate.render_test_paths(run, stride=path_stride)
+        values.update(evaluate.novel_view_quality(paths))
     if scene.truth is not None:
-        values.update(evaluate.ground_truth_fidelity(paths, scene.truth))
+        with phase(f"{label}: ground truth"):
+            values.update(evaluate.ground_truth_fidelity(paths, scene.truth))
     if variant != SPLATFACTO:
-        values.update(evaluate.motion_fidelity(run))
+        with phase(f"{label}: motion"):
+            values.update(evaluate.motion_fidelity(run))
         transforms = run.pipeline.datamanager.dataparser.synthesized().transforms["mom4d"]
         values["inconsistency_before"] = transforms["inconsistency_before"]
         values["inconsistency_after"] = transforms["inconsistency_after"]
@@ -165,7 +181,8 @@ def _evaluate(
     if variant == MOM4D:
         values.update(evaluate.speed(run, FPS_SIZES_FULL if size == "full" else FPS_SIZES_CPU))
         if pictures is not None:
-            values["pictures"] = [str(path) for path in _write_pictures(run, scene, paths, pictures)]
+            with phase(f"{label}: pictures"):
+                values["pictures"] = [str(path) for path in _write_pictures(run, scene, paths, pictures)]
     return values
 
 

@@ -6,7 +6,7 @@ import copy
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import torch
 from nerfstudio.engine.callbacks import TrainingCallback, TrainingCallbackLocation
@@ -80,10 +80,16 @@ def _stage_boundary(config: TrainerConfig) -> int | None:
     return getattr(config.pipeline.model, "static_steps", None)
 
 
-def train(name: str, config: TrainerConfig, on_pipeline: Callable[[Pipeline], None] | None = None) -> TrainedRun:
+def train(
+    name: str,
+    config: TrainerConfig,
+    on_pipeline: Callable[[Pipeline], None] | None = None,
+    callbacks: Sequence[TrainingCallback] = (),
+) -> TrainedRun:
     """Train `config` to the end in this process and time its phases.
 
-    `on_pipeline` runs once the pipeline exists, before the first iteration (e.g. to patch a model for the run).
+    `on_pipeline` runs once the pipeline exists, before the first iteration (e.g. to patch a model for the run);
+    `callbacks` join the trainer's own (e.g. to time or profile iterations).
     """
     cuda = config.machine.device_type == "cuda" and torch.cuda.is_available()
     if cuda:
@@ -107,6 +113,7 @@ def train(name: str, config: TrainerConfig, on_pipeline: Callable[[Pipeline], No
             marks["static_end"] = time.perf_counter()
 
     trainer.callbacks.append(TrainingCallback([TrainingCallbackLocation.AFTER_TRAIN_ITERATION], mark_stage_end))
+    trainer.callbacks.extend(callbacks)
     training_started = time.perf_counter()
     trainer.train()
     if cuda:

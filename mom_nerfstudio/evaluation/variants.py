@@ -49,7 +49,8 @@ def _resized(config: TrainerConfig, size: Size) -> TrainerConfig:
     return config
 
 
-def _mom4d_with_stages(size: Size, static_steps: int, dynamic_steps: int) -> TrainerConfig:
+def mom4d_with_stages(size: Size, static_steps: int, dynamic_steps: int) -> TrainerConfig:
+    """The mom4d method at `size` with the given stage lengths."""
     base = _base_mom4d(size)
     return mom4d_trainer_config(
         base.method_name,
@@ -64,9 +65,9 @@ def _mom4d_with_stages(size: Size, static_steps: int, dynamic_steps: int) -> Tra
 def trainer_config(variant: Variant, size: Size) -> TrainerConfig:
     """The trainer config of `variant` at `size`, before data and output folders are set."""
     if variant == PAPER_SCHEDULE:
-        config = _mom4d_with_stages(size, 3000, 20000) if size == "full" else _mom4d_with_stages(size, 3 * CPU_STAGES[0], 3 * CPU_STAGES[1])
+        config = mom4d_with_stages(size, 3000, 20000) if size == "full" else mom4d_with_stages(size, 3 * CPU_STAGES[0], 3 * CPU_STAGES[1])
     elif size == "cpu":
-        config = _mom4d_with_stages(size, *CPU_STAGES)
+        config = mom4d_with_stages(size, *CPU_STAGES)
     else:
         config = _base_mom4d(size)
     if variant == NO_3D_MOM:
