@@ -28,7 +28,7 @@ from mom_nerfstudio.evaluation.variants import mom4d_with_stages
 class Profile:
     """Profile a shortened mom4d training run."""
 
-    photo: Path
+    photo: tyro.conf.Positional[Path]
     """The image to train on."""
     static_steps: int = 100
     """Iterations of the static stage."""
