@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Dict, List, Type
 
 import numpy as np
@@ -43,6 +44,26 @@ class Mom4dDataManager(FullImageDatamanager[Mom4dDataset]):
         self._in_static_stage = False
         super().__init__(*args, **kwargs)
 
+    @cached_property
+    def cached_train(self) -> List[Dict[str, torch.Tensor]]:
+        """The training images, with their confidence maps kept where the images are kept (nerfstudio moves only the images)."""
+        cache = FullImageDatamanager.cached_train.func(self)  # type: ignore[attr-defined]
+        if self.config.cache_images == "gpu":
+            for entry in cache:
+                if "confidence" in entry:
+                    entry["confidence"] = entry["confidence"].to(self.device)
+        return cache
+
+    def next_train(self, step: int):
+        in_static_stage = step < self.static_steps
+        if in_static_stage != self._in_static_stage:
+            self._in_static_stage = in_static_stage
+            self.train_unseen_cameras = self.sample_train_cameras()
+        camera, data = super().next_train(step)
+        if "confidence" in data:
+            data["confidence"] = data["confidence"].to(self.device, non_blocking=True)
+        return camera, data
+
     def static_image_indices(self) -> List[int]:
         """Training images at t = 0: the static views."""
         times = self.train_dataset.cameras.times
@@ -56,10 +77,3 @@ class Mom4dDataManager(FullImageDatamanager[Mom4dDataset]):
             static = set(self.static_image_indices())
             indices = [index for index in indices if index in static]
         return indices
-
-    def next_train(self, step: int):
-        in_static_stage = step < self.static_steps
-        if in_static_stage != self._in_static_stage:
-            self._in_static_stage = in_static_stage
-            self.train_unseen_cameras = self.sample_train_cameras()
-        return super().next_train(step)

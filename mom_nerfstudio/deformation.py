@@ -1,7 +1,7 @@
 """Learned residual deformation of the Gaussians: a space-time feature grid decoded into small offsets.
 
 The design is 4DGaussians' HexPlane: nerfstudio's K-Planes encoding over (x, y, z, t) (six planes, their
-features multiplied), decoded by small MLPs into offsets of position, rotation (quaternion) and log-scale.
+features multiplied; sampled as `hexplane` explains), decoded by small MLPs into offsets of position, rotation (quaternion) and log-scale.
 Opacity and colour are not deformed.
 
 Time loops: the K-Planes time axis spans [-1, 1], and the field at loop time t in [0, 1) blends the grid at
@@ -14,9 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-from nerfstudio.field_components.encodings import KPlanesEncoding
 from nerfstudio.field_components.mlp import MLP
 from torch import nn
+
+from mom_nerfstudio.hexplane import LoopingHexPlaneEncoding
 
 
 @dataclass
@@ -49,10 +50,9 @@ class LoopingDeformationField(nn.Module):
     ) -> None:
         super().__init__()
         self.register_buffer("aabb", aabb.clone().float())
-        self.encoding = KPlanesEncoding(
+        self.encoding = LoopingHexPlaneEncoding(
             resolution=(spatial_resolution, spatial_resolution, spatial_resolution, time_resolution),
             num_components=num_components,
-            reduce="product",
         )
         self.trunk = MLP(
             in_dim=num_components, num_layers=1, layer_width=hidden_width, out_dim=hidden_width,
@@ -65,16 +65,12 @@ class LoopingDeformationField(nn.Module):
             nn.init.zeros_(head.weight)
             nn.init.zeros_(head.bias)
 
-    def _features(self, normalized_positions: torch.Tensor, grid_time: float) -> torch.Tensor:
-        time_column = torch.full_like(normalized_positions[:, :1], grid_time)
-        return self.encoding(torch.cat([normalized_positions, time_column], dim=-1))
-
     def forward(self, means: torch.Tensor, loop_time: float) -> ResidualDeformation:
         """Offsets of Gaussians at canonical positions `means` [N, 3] and loop time `loop_time` in [0, 1)."""
         low, high = self.aabb[0], self.aabb[1]
         normalized = ((means - low) / (high - low).clamp(min=1e-6)) * 2.0 - 1.0
         t = loop_time % 1.0
-        features = (1.0 - t) * self._features(normalized, t) + t * self._features(normalized, t - 1.0)
+        features = self.encoding.blended_features(normalized, [(t, 1.0 - t), (t - 1.0, t)])
         hidden = self.trunk(features)
         return ResidualDeformation(
             means=self.position_head(hidden),

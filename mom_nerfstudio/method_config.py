@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from nerfstudio.configs.base_config import ViewerConfig
 from nerfstudio.engine.optimizers import AdamOptimizerConfig
 from nerfstudio.engine.schedulers import ExponentialDecaySchedulerConfig
@@ -17,12 +19,20 @@ from mom_nerfstudio.pipeline import Mom4dPipelineConfig
 register_checkpoint_globals()
 
 
+@dataclass
+class FusedAdamOptimizerConfig(AdamOptimizerConfig):
+    """Adam with its fused kernel: one launch per step for a parameter group instead of one per operation."""
+
+    fused: bool = True
+    """Use PyTorch's fused Adam implementation."""
+
+
 def _optimizers(max_steps: int) -> dict:
     """Per-group optimizers: splatfacto's for the Gaussians, 4DGaussians' for the deformation field."""
 
     def adam(lr: float, lr_final: float | None = None) -> dict:
         scheduler = None if lr_final is None else ExponentialDecaySchedulerConfig(lr_final=lr_final, max_steps=max_steps)
-        return {"optimizer": AdamOptimizerConfig(lr=lr, eps=1e-15), "scheduler": scheduler}
+        return {"optimizer": FusedAdamOptimizerConfig(lr=lr, eps=1e-15), "scheduler": scheduler}
 
     return {
         "means": adam(1.6e-4, 1.6e-6),

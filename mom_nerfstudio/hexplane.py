@@ -1,0 +1,110 @@
+"""nerfstudio's K-Planes encoding, sampled the way a deformation field at one time needs it.
+
+The planes, their layout and initialisation are nerfstudio's `KPlanesEncoding` (so checkpoints and the grid
+regularisers see the same parameters); only the sampling differs, for two reasons:
+
+- Every Gaussian of a render is deformed at the same time t. The three time planes (x-t, y-t, z-t) are
+  therefore sliced at t into lines first, and the spatial planes, which do not depend on t, are sampled once
+  even when the loop blends two times.
+- `grid_sample`'s backward pass accumulates plane gradients with atomic additions. Landscape content is flat
+  along some axes (the sky sits at one depth, all Gaussians share one time), so hundreds of thousands of
+  Gaussians land in the same few cells and those additions serialise. Sampling by indexing instead makes
+  autograd accumulate through `index_put_(accumulate=True)`, which sorts the indices first and does not
+  contend.
+
+Coordinates get no gradient (the deformation field is evaluated at detached Gaussian centres).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import torch
+from nerfstudio.field_components.encodings import KPlanesEncoding
+
+_TIME_AXIS = 3
+
+
+def _cell_coordinates(coordinates: torch.Tensor, size: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Lower cell index, upper cell index and interpolation weight of coordinates in [-1, 1] on `size` cells.
+
+    Matches `grid_sample(align_corners=True, padding_mode="border")`: -1 and 1 are the centres of the first
+    and last cells, and coordinates outside are clamped to the border.
+    """
+    position = ((coordinates.detach() + 1.0) * 0.5 * (size - 1)).clamp(0.0, size - 1)
+    lower = position.floor().clamp(max=max(size - 2, 0))
+    weight = position - lower
+    lower = lower.long()
+    upper = (lower + 1).clamp(max=size - 1)
+    return lower, upper, weight
+
+
+def sample_plane(plane: torch.Tensor, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """Bilinear samples [N, C] of a [C, H, W] plane at coordinates u (along W) and v (along H) in [-1, 1]."""
+    channels, height, width = plane.shape
+    u0, u1, wu = _cell_coordinates(u, width)
+    v0, v1, wv = _cell_coordinates(v, height)
+    table = plane.reshape(channels, height * width).t()
+    corners = torch.stack([v0 * width + u0, v0 * width + u1, v1 * width + u0, v1 * width + u1], dim=-1)
+    weights = torch.stack([(1 - wu) * (1 - wv), wu * (1 - wv), (1 - wu) * wv, wu * wv], dim=-1)
+    return (table[corners] * weights[..., None]).sum(dim=-2)
+
+
+def sample_line(line: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+    """Linear samples [N, C] of a [C, W] line at coordinates u in [-1, 1]."""
+    u0, u1, wu = _cell_coordinates(u, line.shape[1])
+    table = line.t()
+    return table[u0] * (1 - wu)[:, None] + table[u1] * wu[:, None]
+
+
+def slice_time_plane(plane: torch.Tensor, time_coordinate: float) -> torch.Tensor:
+    """The [C, W] line of a [C, T, W] time plane at one time coordinate in [-1, 1] (linear along time)."""
+    size = plane.shape[1]
+    position = min(max((time_coordinate + 1.0) * 0.5 * (size - 1), 0.0), size - 1.0)
+    lower = min(int(math.floor(position)), max(size - 2, 0))
+    weight = position - lower
+    upper = min(lower + 1, size - 1)
+    return plane[:, lower] * (1.0 - weight) + plane[:, upper] * weight
+
+
+class LoopingHexPlaneEncoding(KPlanesEncoding):
+    """A 4D K-Planes encoding (product reduction) sampled at one time per call, blended over several times."""
+
+    def __init__(self, resolution: Sequence[int], num_components: int) -> None:
+        if len(resolution) != 4:
+            raise ValueError(f"LoopingHexPlaneEncoding needs a 4D (x, y, z, t) resolution, got {tuple(resolution)}")
+        super().__init__(resolution=resolution, num_components=num_components, reduce="product")
+
+    def spatial_features(self, positions: torch.Tensor) -> torch.Tensor:
+        """[N, C] product of the x-y, x-z and y-z planes at positions [N, 3] in [-1, 1]."""
+        features = None
+        for plane, (first, second) in zip(self.plane_coefs, self.coo_combs):
+            if _TIME_AXIS in (first, second):
+                continue
+            sampled = sample_plane(plane, positions[:, first], positions[:, second])
+            features = sampled if features is None else features * sampled
+        assert features is not None
+        return features
+
+    def time_features(self, positions: torch.Tensor, time_coordinate: float) -> torch.Tensor:
+        """[N, C] product of the x-t, y-t and z-t planes at positions [N, 3] and one time coordinate in [-1, 1]."""
+        features = None
+        for plane, (axis, other) in zip(self.plane_coefs, self.coo_combs):
+            if other != _TIME_AXIS:
+                continue
+            sampled = sample_line(slice_time_plane(plane, time_coordinate), positions[:, axis])
+            features = sampled if features is None else features * sampled
+        assert features is not None
+        return features
+
+    def blended_features(self, positions: torch.Tensor, weighted_times: Sequence[tuple[float, float]]) -> torch.Tensor:
+        """sum_i w_i * encoding(positions, t_i) for (t_i, w_i) in `weighted_times`; the spatial planes once."""
+        time_part = None
+        for time_coordinate, weight in weighted_times:
+            if weight == 0.0:
+                continue
+            term = weight * self.time_features(positions, time_coordinate)
+            time_part = term if time_part is None else time_part + term
+        spatial = self.spatial_features(positions)
+        return torch.zeros_like(spatial) if time_part is None else spatial * time_part
