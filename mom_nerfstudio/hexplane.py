@@ -6,11 +6,11 @@ regularisers see the same parameters); only the sampling differs, for two reason
 - Every Gaussian of a render is deformed at the same time t. The three time planes (x-t, y-t, z-t) are
   therefore sliced at t into lines first, and the spatial planes, which do not depend on t, are sampled once
   even when the loop blends two times.
-- `grid_sample`'s backward pass accumulates plane gradients with atomic additions. Landscape content is flat
-  along some axes (the sky sits at one depth, all Gaussians share one time), so hundreds of thousands of
-  Gaussians land in the same few cells and those additions serialise. Sampling by indexing instead makes
-  autograd accumulate through `index_put_(accumulate=True)`, which sorts the indices first and does not
-  contend.
+- `grid_sample`'s backward pass accumulates plane gradients with atomic additions into one copy of the plane.
+  Landscape content is flat along some axes (the sky sits at one depth, all Gaussians share one time), so
+  hundreds of thousands of Gaussians land in the same few cells and those additions serialise. Here the
+  gradients are accumulated into several copies of the plane (neighbouring samples into different copies)
+  that are summed afterwards, which bounds the contention on any one cell.
 
 Coordinates get no gradient (the deformation field is evaluated at detached Gaussian centres).
 """
@@ -40,6 +40,37 @@ def _cell_coordinates(coordinates: torch.Tensor, size: int) -> tuple[torch.Tenso
     return lower, upper, weight
 
 
+# Copies of a plane that gradients are spread over on a GPU (memory: copies x cells x features floats).
+GRADIENT_COPIES_CUDA = 32
+
+
+def gradient_copies(grad: torch.Tensor) -> int:
+    """How many copies of a plane to spread gradients over (a CPU adds serially: one is enough)."""
+    return GRADIENT_COPIES_CUDA if grad.is_cuda else 1
+
+
+class _WeightedGather(torch.autograd.Function):
+    """rows [N, C] = sum_k weights[:, k] * table[cells[:, k]], with a contention-bounded backward pass."""
+
+    @staticmethod
+    def forward(ctx, table: torch.Tensor, cells: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        ctx.save_for_backward(cells, weights)
+        ctx.num_cells = table.shape[0]
+        return (table[cells] * weights[..., None]).sum(dim=-2)
+
+    @staticmethod
+    def backward(ctx, grad_rows: torch.Tensor):  # type: ignore[override]
+        cells, weights = ctx.saved_tensors
+        num_samples, num_corners = cells.shape
+        copies = gradient_copies(grad_rows)
+        copy_of_sample = torch.arange(num_samples, device=cells.device) % copies
+        targets = (copy_of_sample[:, None] * ctx.num_cells + cells).reshape(-1)
+        contributions = (weights[..., None] * grad_rows[:, None, :]).reshape(num_samples * num_corners, -1)
+        spread = torch.zeros(copies * ctx.num_cells, grad_rows.shape[1], device=grad_rows.device, dtype=grad_rows.dtype)
+        spread.index_add_(0, targets, contributions)
+        return spread.view(copies, ctx.num_cells, -1).sum(dim=0), None, None
+
+
 def sample_plane(plane: torch.Tensor, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
     """Bilinear samples [N, C] of a [C, H, W] plane at coordinates u (along W) and v (along H) in [-1, 1]."""
     channels, height, width = plane.shape
@@ -48,14 +79,13 @@ def sample_plane(plane: torch.Tensor, u: torch.Tensor, v: torch.Tensor) -> torch
     table = plane.reshape(channels, height * width).t()
     corners = torch.stack([v0 * width + u0, v0 * width + u1, v1 * width + u0, v1 * width + u1], dim=-1)
     weights = torch.stack([(1 - wu) * (1 - wv), wu * (1 - wv), (1 - wu) * wv, wu * wv], dim=-1)
-    return (table[corners] * weights[..., None]).sum(dim=-2)
+    return _WeightedGather.apply(table, corners, weights)
 
 
 def sample_line(line: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
     """Linear samples [N, C] of a [C, W] line at coordinates u in [-1, 1]."""
     u0, u1, wu = _cell_coordinates(u, line.shape[1])
-    table = line.t()
-    return table[u0] * (1 - wu)[:, None] + table[u1] * wu[:, None]
+    return _WeightedGather.apply(line.t(), torch.stack([u0, u1], dim=-1), torch.stack([1 - wu, wu], dim=-1))
 
 
 def slice_time_plane(plane: torch.Tensor, time_coordinate: float) -> torch.Tensor:

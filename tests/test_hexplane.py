@@ -4,6 +4,7 @@ import pytest
 import torch
 from nerfstudio.field_components.encodings import KPlanesEncoding
 
+from mom_nerfstudio import hexplane
 from mom_nerfstudio.hexplane import LoopingHexPlaneEncoding, sample_line, sample_plane, slice_time_plane
 
 
@@ -29,7 +30,9 @@ def test_features_at_one_time_match_kplanes(time_coordinate: float) -> None:
     assert torch.allclose(ours, _reference(encoding, positions, time_coordinate), atol=1e-5)
 
 
-def test_blend_over_two_times_matches_kplanes_and_its_plane_gradients() -> None:
+@pytest.mark.parametrize("copies", [1, 3])
+def test_blend_over_two_times_matches_kplanes_and_its_plane_gradients(copies: int, monkeypatch) -> None:
+    monkeypatch.setattr(hexplane, "gradient_copies", lambda grad: copies)
     positions = torch.rand(500, 3, generator=torch.Generator().manual_seed(2)) * 2 - 1
     positions[:200, 2] = 0.25  # a flat layer (the sky at one depth): many samples share cells
     weight_grad = torch.randn(500, 4, generator=torch.Generator().manual_seed(3))
