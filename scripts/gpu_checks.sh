@@ -3,8 +3,8 @@
 #
 #   bash scripts/gpu_checks.sh WHEELS_DIR PHOTOS_DIR OUT_DIR [STEP ...]
 #
-# Installs the project and its wheels into private folders, builds gsplat's CUDA kernels (or unpacks a build
-# saved by an earlier run as $GSPLAT_BUILD_TAR), then runs the named steps:
+# Installs the project and its wheels into private folders, builds gsplat's CUDA kernels (or installs the build
+# saved by an earlier run, $GSPLAT_BUILD_TAR), then runs the named steps:
 #   gpu-tests         the GPU tests (our rasteriser against gsplat)
 #   synthesis         benchmark the synthesis of every photo in PHOTOS_DIR
 #   train-NAME        ns-train mom4d on PHOTOS_DIR/NAME.jpg
@@ -21,6 +21,7 @@ deps=/tmp/mom4d-deps project=/tmp/mom4d-project
 export PYTHONPATH=$project:$deps PATH=$project/bin:$deps/bin:$PATH PYTHONUNBUFFERED=1
 export MAX_JOBS=${MAX_JOBS:-16} TORCH_CUDA_ARCH_LIST=${TORCH_CUDA_ARCH_LIST:-9.0} TORCH_EXTENSIONS_DIR=/tmp/torch-extensions
 mkdir -p "$out"
+setup_started=$(date +%s)
 
 if [ ! -d "$deps/gsplat" ]; then
   python3 -m pip install -q --no-index --no-deps --no-compile --target "$deps" "$wheels"/*.whl
@@ -29,18 +30,31 @@ rm -rf "$project"
 python3 -m pip install -q --no-index --no-deps --no-build-isolation --target "$project" .
 
 build=$TORCH_EXTENSIONS_DIR/gsplat_cuda
-if [ ! -f "$build/gsplat_cuda.so" ] && [ -n "${GSPLAT_BUILD_TAR:-}" ] && [ -f "$GSPLAT_BUILD_TAR" ]; then
-  mkdir -p "$build"
-  # Fresh timestamps make the saved objects newer than the sources just installed, so nothing is rebuilt.
-  tar -xzf "$GSPLAT_BUILD_TAR" -C "$build" --touch
+if [ -n "${GSPLAT_BUILD_TAR:-}" ] && [ -f "$GSPLAT_BUILD_TAR" ] && [ ! -f "$deps/gsplat/gsplat_cuda.so" ]; then
+  # gsplat imports a prebuilt `gsplat.csrc` before it tries to compile: install the saved library under that name.
+  tar -xzf "$GSPLAT_BUILD_TAR" -C "$deps/gsplat" ./gsplat_cuda.so
+  cat > "$deps/gsplat/csrc.py" <<'LOADER'
+"""gsplat's CUDA kernels, from a build saved by an earlier run."""
+import importlib.util
+import pathlib
+import sys
+
+import torch  # noqa: F401  (the library links against torch's)
+
+_spec = importlib.util.spec_from_file_location("gsplat_cuda", pathlib.Path(__file__).with_name("gsplat_cuda.so"))
+_module = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_module)
+sys.modules[__name__] = _module
+LOADER
 fi
 started=$(date +%s)
 python3 -c "from gsplat.cuda._backend import _C; assert _C is not None, 'gsplat CUDA kernels unavailable'"
-echo "gsplat kernels ready after $(( $(date +%s) - started )) s"
+echo "gsplat kernels ready after $(( $(date +%s) - started )) s" | tee "$out/setup.txt"
 if [ -z "${GSPLAT_BUILD_TAR:-}" ] || [ ! -f "${GSPLAT_BUILD_TAR:-}" ]; then
   tar -czf "$out/gsplat_cuda.tar.gz" -C "$build" .
 fi
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$out/gpu.txt"
+echo "set up in $(( $(date +%s) - setup_started )) s" | tee -a "$out/setup.txt"
 
 # ns-render insists on an ffmpeg program even when it writes image files, which need none.
 if ! command -v ffmpeg >/dev/null; then
