@@ -17,8 +17,6 @@ date; the pictures (contact sheets along the paths beside the truth, looping inp
 from __future__ import annotations
 
 import json
-import platform
-import subprocess
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -29,6 +27,7 @@ import tyro
 
 from dataparsers.log import setup_logging
 from mom_nerfstudio.evaluation.benchmark import Measurement, Scene, measure, phase, synthetic_scene
+from mom_nerfstudio.evaluation.provenance import commit, hardware
 from mom_nerfstudio.evaluation.variants import VARIANTS, Size
 
 
@@ -55,23 +54,6 @@ class Benchmark:
     """Measure every n-th frame of the test paths (ground-truth frames are the slow part)."""
     merge: List[Path] = field(default_factory=list)
     """Run nothing: merge these results.json files (of runs split over several sessions) into the report."""
-
-
-def hardware() -> str:
-    """The machine the numbers come from."""
-    if torch.cuda.is_available():
-        return f"{torch.cuda.get_device_name(0)}, torch {torch.__version__}"
-    return f"CPU ({platform.machine()}, {torch.get_num_threads()} threads), torch {torch.__version__}"
-
-
-def commit() -> str:
-    """The repository's commit, with '+changes' when tracked files differ from it."""
-    try:
-        sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True).stdout.strip()
-        return sha + ("+changes" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 TABLES = {

@@ -9,20 +9,18 @@ per-stage times, the hardware and the commit are printed as a Markdown table and
 from __future__ import annotations
 
 import json
-import platform
-import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import List, Optional
 
-import torch
 import tyro
 
 from dataparsers.config import SynthesisConfig
 from dataparsers.log import setup_logging
 from dataparsers.synthesis import SceneSynthesis
+from mom_nerfstudio.evaluation.provenance import commit, hardware
 
 STAGES = ("load", "depth", "views", "motion3d", "dataset")
 
@@ -36,23 +34,6 @@ class BenchmarkSynthesis:
     """Where to write the results as JSON."""
     synthesis: SynthesisConfig = field(default_factory=SynthesisConfig)
     """Synthesis options (defaults: those of `ns-train mom4d`)."""
-
-
-def hardware() -> str:
-    """The machine the numbers come from."""
-    if torch.cuda.is_available():
-        return f"{torch.cuda.get_device_name(0)}, torch {torch.__version__}"
-    return f"CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads), torch {torch.__version__}"
-
-
-def commit() -> str:
-    """The repository's current commit (with '+changes' when the tree differs from it)."""
-    try:
-        sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True).stdout.strip()
-        return sha + ("+changes" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def time_photo(photo: Path, options: SynthesisConfig) -> dict:
