@@ -42,8 +42,25 @@ class Profile:
     """Write a Chrome trace of the profiled window here."""
 
 
-class IterationTimer:
-    """Callbacks that time each training iteration with the GPU synchronised."""
+class AroundEachIteration:
+    """Training callbacks that run `before` and `after` every iteration."""
+
+    def before(self, step: int) -> None:
+        """Called before iteration `step`."""
+
+    def after(self, step: int) -> None:
+        """Called after iteration `step`."""
+
+    def callbacks(self) -> list[TrainingCallback]:
+        """The callbacks to hand to the trainer."""
+        return [
+            TrainingCallback([TrainingCallbackLocation.BEFORE_TRAIN_ITERATION], self.before),
+            TrainingCallback([TrainingCallbackLocation.AFTER_TRAIN_ITERATION], self.after),
+        ]
+
+
+class IterationTimer(AroundEachIteration):
+    """Times each training iteration with the GPU synchronised."""
 
     def __init__(self) -> None:
         self.started = 0.0
@@ -57,14 +74,8 @@ class IterationTimer:
         torch.cuda.synchronize()
         self.milliseconds[step] = (time.perf_counter() - self.started) * 1000.0
 
-    def callbacks(self) -> list[TrainingCallback]:
-        return [
-            TrainingCallback([TrainingCallbackLocation.BEFORE_TRAIN_ITERATION], self.before),
-            TrainingCallback([TrainingCallbackLocation.AFTER_TRAIN_ITERATION], self.after),
-        ]
 
-
-class ProfilerWindow:
+class ProfilerWindow(AroundEachIteration):
     """A torch.profiler session over the last `steps` iterations of a run."""
 
     def __init__(self, first_step: int, steps: int) -> None:
@@ -81,12 +92,6 @@ class ProfilerWindow:
         if step == self.last_step:
             torch.cuda.synchronize()
             self.profiler.__exit__(None, None, None)
-
-    def callbacks(self) -> list[TrainingCallback]:
-        return [
-            TrainingCallback([TrainingCallbackLocation.BEFORE_TRAIN_ITERATION], self.before),
-            TrainingCallback([TrainingCallbackLocation.AFTER_TRAIN_ITERATION], self.after),
-        ]
 
 
 def main(profile: Profile) -> None:
