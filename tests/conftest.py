@@ -78,6 +78,17 @@ def landscape_photo(landscape: TinyLandscape, tmp_path: Path) -> Path:
     return landscape.write(tmp_path / "photo")
 
 
+@pytest.fixture
+def offline_models(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No test may reach the network, and each starts and ends with no learned model loaded."""
+    from dataparsers.learned.loading import release_models
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    release_models()
+    yield
+    release_models()
+
+
 @pytest.fixture(autouse=True, scope="session")
 def single_threaded_torch() -> Iterator[None]:
     """Run torch on one thread: the tests' tensors are tiny, and on a busy CPU a thread pool costs far more

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
@@ -15,7 +15,7 @@ from dataparsers.cli import SynthesizeCommand
 from dataparsers.depth import SKY_DEPTH, depth_from_affine_depth, estimate_depth, learned_depth_model
 from dataparsers.depth.learned import MarigoldDepthEstimator, TransformersDepthEstimator, depth_from_prediction
 from dataparsers.errors import Mom4dInputError
-from dataparsers.learned.loading import loaded_model_count, release_models
+from dataparsers.learned.loading import loaded_model_count
 from dataparsers.mom4d_dataparser import Mom4dDataParserConfig
 from dataparsers.synthesis import SceneSynthesis
 from learned_models import save_tiny_depth_anything, save_tiny_marigold, save_tiny_zoedepth
@@ -25,14 +25,7 @@ if TYPE_CHECKING:
 
 HEIGHT, WIDTH = 24, 32
 
-
-@pytest.fixture(autouse=True)
-def offline(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """No test may reach the network, and each starts and ends with no model loaded."""
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    release_models()
-    yield
-    release_models()
+pytestmark = pytest.mark.usefixtures("offline_models")
 
 
 @pytest.fixture(scope="module")

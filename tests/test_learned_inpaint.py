@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -19,7 +19,6 @@ from dataparsers.dataset_writer import INPAINTED_LEVEL, OBSERVED_LEVEL
 from dataparsers.depth import SKY_DEPTH
 from dataparsers.diffusion_inpaint import DiffusionInpainter, DiffusionInpaintSettings, processing_size
 from dataparsers.errors import Mom4dInputError
-from dataparsers.learned.loading import release_models
 from dataparsers.mom4d_dataparser import Mom4dDataParserConfig
 from dataparsers.point_renderer import render_points
 from dataparsers.scene_growth import (
@@ -39,14 +38,7 @@ if TYPE_CHECKING:
 NUM_FRAMES = 3
 COVERAGE = 0.5
 
-
-@pytest.fixture(autouse=True)
-def offline(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """No test may reach the network, and each starts and ends with no model loaded."""
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    release_models()
-    yield
-    release_models()
+pytestmark = pytest.mark.usefixtures("offline_models")
 
 
 @pytest.fixture(scope="module")

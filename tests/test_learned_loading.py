@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib.util
 import shutil
 from pathlib import Path
-from typing import Iterator
 
 import huggingface_hub.constants
 import numpy as np
@@ -30,14 +29,7 @@ from learned_models import save_tiny_depth_anything, save_tiny_sd_inpaint, save_
 
 MISSING_HUB_ID = "mom4d-tests/no-such-model"
 
-
-@pytest.fixture(autouse=True)
-def offline(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """No test may reach the network, and each starts and ends with no model loaded."""
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    release_models()
-    yield
-    release_models()
+pytestmark = pytest.mark.usefixtures("offline_models")
 
 
 @pytest.fixture(scope="module")
