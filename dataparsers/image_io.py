@@ -67,11 +67,19 @@ def load_image(path: Path, max_resolution: int = 1024, alpha_mode: AlphaMode = "
     )
 
 
-def _read_bytes(path: Path) -> bytes:
+def check_photo_path(path: Path, name: str = "Image") -> None:
+    """Raise Mom4dInputError unless `path` names an existing file (whether it is an image is checked on loading).
+
+    `name` introduces the path in the message: "Image", or the option that gave it ("--data").
+    """
     if not path.exists():
-        raise Mom4dInputError(f"Image {path} does not exist; check the path of the input photo.")
+        raise Mom4dInputError(f"{name} {path} does not exist; check the path of the input photo.")
     if path.is_dir():
-        raise Mom4dInputError(f"Image {path} is a directory; pass the path of a photo file (jpg, png, webp, tiff).")
+        raise Mom4dInputError(f"{name} {path} is a directory; pass the path of a photo file (jpg, png, webp, tiff).")
+
+
+def _read_bytes(path: Path) -> bytes:
+    check_photo_path(path)
     try:
         return path.read_bytes()
     except OSError as error:

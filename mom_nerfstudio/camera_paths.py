@@ -45,7 +45,7 @@ from nerfstudio.engine.trainer import TrainerConfig
 
 from dataparsers.atomic import atomic_file
 from dataparsers.errors import Mom4dInputError
-from dataparsers.log import logger
+from dataparsers.input_camera import InputCamera
 from dataparsers.mom4d_dataparser import Mom4dDataParserConfig
 
 OffsetFunction = Callable[[np.ndarray], np.ndarray]
@@ -85,36 +85,6 @@ TEST_TRAJECTORIES: tuple[Trajectory, ...] = (
     Trajectory("zoom_in", 60, periodic=False, offsets=_line((0.0, 0.0, 0.0), (0.0, 0.0, -0.24))),
     Trajectory("circle", 90, periodic=True, offsets=_circle),
 )
-
-
-@dataclass(frozen=True)
-class InputCamera:
-    """The camera of the input photo: nerfstudio (OpenGL) camera-to-world, image size and vertical field of view."""
-
-    camera_to_world: np.ndarray  # [4, 4]
-    width: int
-    height: int
-    fov_degrees: float
-
-    @classmethod
-    def from_transforms(cls, transforms: dict) -> "InputCamera":
-        """The input view's camera from a mom4d dataset's transforms.json content."""
-        input_view = transforms["mom4d"]["input_view"]
-        frames = [frame for frame in transforms["frames"] if frame["view"] == input_view]
-        if not frames:
-            raise Mom4dInputError(
-                f"The dataset has no frame of its input view {input_view!r}; synthesise it again (mom4d-synthesize --force)."
-            )
-        width, height = int(transforms["w"]), int(transforms["h"])
-        fl_x, fl_y = float(transforms["fl_x"]), float(transforms["fl_y"])
-        if not math.isclose(fl_x, fl_y, rel_tol=1e-3):
-            logger.warning("The dataset's focal lengths differ (fl_x %.2f, fl_y %.2f); camera paths use fl_y.", fl_x, fl_y)
-        return cls(
-            camera_to_world=np.asarray(frames[0]["transform_matrix"], dtype=np.float64),
-            width=width,
-            height=height,
-            fov_degrees=math.degrees(2.0 * math.atan(height / (2.0 * fl_y))),
-        )
 
 
 def video_length(trajectory: Trajectory, loop_frames: int, loops: int) -> int:
