@@ -1,4 +1,5 @@
-"""Optional learned models (depth, inpainting, sky and water segmentation) through transformers and diffusers.
+"""Optional learned models: depth, inpainting and sky and water segmentation through transformers and diffusers,
+and 3D-Cinemagraphy's motion network from its checkpoint file.
 
 The libraries are imported only when a learned backend is used, so the weight-free defaults never need them.
 """

@@ -8,7 +8,8 @@ and downloaded only when it is missing there and the hub is not switched off (`H
 run can refuse a missing model before it spends work. `load_model` loads each model once per process and device:
 on a GPU in half precision, on the CPU in single precision. Every way this can fail (no library, no weights, no
 network, a folder of the wrong model, a GPU out of memory) becomes a `Mom4dInputError` that names the model, where
-it was looked for and what to do.
+it was looked for and what to do. A model loaded from a weights file by its own module (`cached_model`,
+`file_fingerprint`) shares the same once-per-process cache.
 """
 
 from __future__ import annotations
