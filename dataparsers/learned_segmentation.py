@@ -19,8 +19,8 @@ the highest; so sky and water never overlap.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 import numpy as np
 import torch

@@ -30,15 +30,16 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import cv2
 import numpy as np
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
+from torch import nn
 
 from dataparsers.errors import Mom4dInputError
 from dataparsers.learned.loading import cached_model, file_fingerprint, gpu_memory_guard

@@ -99,7 +99,7 @@ def save_tiny_sd_inpaint(folder: Path) -> Path:
     return folder
 
 
-LANDSCAPE_LABELS = {0: "wall", 1: "sky", 2: "water", 3: "sea, ocean", 4: "rock, stone", 5: "pier, wharf, wharfage, dock"}
+LANDSCAPE_LABELS = {0: "wall", 1: "sky", 2: "water", 3: "sea, ocean", 4: "rock, stone", 5: "pier, wharf, dock"}
 """A small ADE20K-style label set: sky, two water labels (one with a synonym) and three other classes."""
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-import torch.nn as nn
+from torch import nn
 
 from dataparsers.errors import Mom4dInputError
 from dataparsers.learned.loading import loaded_model_count, release_models
@@ -254,7 +254,8 @@ def test_px_per_frame_survive_the_round_trip_through_the_working_grid(size, work
 
 def test_an_empty_mask_needs_no_network() -> None:
     rgb, mask = view()
-    flow = view_flow_from_network(None, rgb, np.zeros_like(mask), np.zeros((*mask.shape, 2), np.float32))  # type: ignore[arg-type]
+    no_motion = np.zeros_like(mask)
+    flow = view_flow_from_network(None, rgb, no_motion, np.zeros((*mask.shape, 2), np.float32))  # type: ignore[arg-type]
     assert flow.shape == (*mask.shape, 2) and not flow.any()
 
 
