@@ -63,7 +63,7 @@ class SynthesisConfig:
     flow: Optional[Path] = None
     """Dense motion of the photo as an .npy HxWx2 array in pixels per frame (from any optical-flow estimator)."""
     hint_frames: float = 50.0
-    """An arrow of length L pixels means L / hint_frames pixels per frame at the photo's resolution."""
+    """An arrow of length L pixels means L / (this number) pixels per frame at the photo's resolution."""
     hint_sigma: Optional[float] = None
     """Width in working pixels of each hint's influence; default: chosen from the image size and hint count."""
     num_frames: int = 60

@@ -28,7 +28,7 @@ class InputCamera:
         frames = [frame for frame in transforms["frames"] if frame["view"] == input_view]
         if not frames:
             raise Mom4dInputError(
-                f"The dataset has no frame of its input view {input_view!r}; synthesise it again (mom4d-synthesize --force)."
+                f"The dataset has no frame of its input view {input_view!r}; synthesise it again (mom4d-synthesize --force True)."
             )
         width, height = int(transforms["w"]), int(transforms["h"])
         fl_x, fl_y = float(transforms["fl_x"]), float(transforms["fl_y"])

@@ -121,6 +121,8 @@ class SceneSynthesis:
             hints=config.hints,
             flow=config.flow,
             hint_frames=config.hint_frames,
+            photo_size=self.image.original_size,
+            still=self.image.transparent,
         )
         self.timings: dict[str, float] = {}
         for model in self.models_to_load():
@@ -266,6 +268,7 @@ class SceneSynthesis:
                 depth_file_kind=self.config.depth_file_kind,
                 model=self.config.depth_model,
                 device=self.device,
+                photo_size=self.image.original_size,
             )
             self.timings["depth"] = time.perf_counter() - started
             return {"depth": depth.astype(np.float32), "sky": sky}
