@@ -52,11 +52,10 @@ def load_image(path: Path, max_resolution: int = 1024, alpha_mode: AlphaMode = "
 
     Grey, palette, 16-bit and CMYK images become RGB in [0, 1]. Transparency is composited on white
     (`alpha_mode="white"`) or kept aside as an opacity mask (`alpha_mode="mask"`). Raises Mom4dInputError when
-    the file is missing, not an image, damaged or too small, or `max_resolution` is below MIN_IMAGE_SIZE.
+    the file is missing, not an image, damaged or too small (`max_resolution` is checked with the other options by
+    `SynthesisConfig.validate`).
     """
     path = Path(path)
-    if max_resolution < MIN_IMAGE_SIZE:
-        raise Mom4dInputError(f"--max-resolution is {max_resolution}; set it to {MIN_IMAGE_SIZE} pixels or more.")
     if alpha_mode not in ("white", "mask"):
         raise Mom4dInputError(f"--alpha-mode {alpha_mode!r} is not known; use 'white' or 'mask'.")
     data = _read_bytes(path)

@@ -136,9 +136,6 @@ def resolve_motion_input(
         raise Mom4dInputError(f"Unknown motion mode {mode!r}: use 'auto' (find the motion) or 'none' (static).")
     if not scale > 0:
         raise Mom4dInputError(f"The working scale of {image_path} must be positive, got {scale}.")
-    if not hint_frames > 0:
-        raise Mom4dInputError(f"--hint-frames must be positive (an arrow of length L moves L / hint-frames px "
-                              f"per frame), got {hint_frames:g}.")
     if photo_size is None:
         photo_size = (round(shape[0] / scale), round(shape[1] / scale))
     explicit = {"--motion-mask": motion_mask, "--hints": hints, "--flow": flow}

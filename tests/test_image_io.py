@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from dataparsers.config import SynthesisConfig
 from dataparsers.errors import Mom4dInputError
 from dataparsers.image_io import load_image
 
@@ -180,6 +181,6 @@ def test_extreme_aspect_ratio_that_shrinks_under_32_pixels_is_an_input_error(tmp
         load_image(_solid(tmp_path / "strip.png", size=(400, 40)), max_resolution=200)
 
 
-def test_max_resolution_under_32_is_an_input_error(tmp_path):
+def test_max_resolution_under_32_is_an_input_error():
     with pytest.raises(Mom4dInputError, match="^--max-resolution is 31"):
-        load_image(_solid(tmp_path / "photo.png"), max_resolution=31)
+        SynthesisConfig(max_resolution=31)
