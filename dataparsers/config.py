@@ -70,9 +70,31 @@ class SynthesisConfig:
     """Frames in one loop of the synthesised videos."""
     animated_views: Literal["input", "orbit", "all"] = "orbit"
     """Views that get looping videos: the input view, the 5 straight-ahead orbit views, or all 25."""
-    motion_solver: Literal["irls", "sgd", "lift"] = "irls"
-    """3D-MOM solver: exact reweighted least squares, the paper's SGD schedule (200 steps), or 'lift' (no 3D-MOM:
-    each point moves in its depth plane by the input view's motion, for comparison)."""
+    motion_model: Optional[Path] = None
+    """3D-Cinemagraphy's motion network checkpoint (sceneflow_model.pth), which predicts each view's 2D motion from
+    the view, its motion mask and its hint field; without it, the dense hint field is the motion."""
+    view_motion: Literal["auto", "shared", "per-view"] = "auto"
+    """How each view gets its 2D motion: 'shared' lifts the input view's motion into 3D once and projects it into
+    every view, so the views agree by construction; 'per-view' estimates each view's motion on its own (hints drawn
+    in the view, or the motion network) and 3D-MOM reconciles them; 'auto' is per-view with --motion-model."""
+    motion_lift: Literal["surface", "constant-depth"] = "surface"
+    """How image motion becomes 3D motion: along the depth surface (water recedes along its bed), or within each
+    point's depth plane (as 3D-Cinemagraphy does; for comparison)."""
+    motion_solver: Literal["irls", "sgd", "lift", "none"] = "irls"
+    """3D-MOM solver: reweighted least squares damped along the viewing rays and smoothed between neighbours, the
+    paper's SGD schedule (200 steps), 'lift' (no fit: the input view's motion lifted into 3D), or 'none' (no 3D
+    motion: every animated view is animated in 2D by its own motion, the paper's ablation without 3D-MOM)."""
+    motion_ray_damping: float = 0.1
+    """3D-MOM (irls): pull of the motion along each point's viewing ray towards the lifted input-view motion, which
+    the views, a few degrees apart, barely observe; relative to the point's data."""
+    motion_smoothness: float = 0.1
+    """3D-MOM (irls): pull of each point's motion towards its neighbours', relative to the point's data."""
+    motion_paths: Literal["field", "straight"] = "field"
+    """How moving points travel over the loop: along the 3D velocity field, which is zero outside the motion region
+    (water stays in its bed), or in straight lines along their own velocity (for comparison)."""
+    loop_blend: Literal["contrast-preserving", "linear"] = "contrast-preserving"
+    """How the loop's two copies of the moving content are mixed: keeping the texture's local contrast, or a plain
+    cross-fade (which dims moving texture mid-loop and shows distinct features twice)."""
     cache_dir: Optional[Path] = None
     """Where stage results are cached; default: a folder 'mom4d_cache' beside the photo."""
     force: bool = False
@@ -96,6 +118,9 @@ class SynthesisConfig:
                 f"--hint-frames is {self.hint_frames}; it must be positive (an arrow of length L moves L / hint-frames "
                 "pixels per frame)."
             )
+        for option, value in (("--motion-ray-damping", self.motion_ray_damping), ("--motion-smoothness", self.motion_smoothness)):
+            if not value >= 0:
+                raise Mom4dInputError(f"{option} is {value}; it must be zero or positive.")
         if self.hint_sigma is not None and not self.hint_sigma > 0:
             raise Mom4dInputError(f"--hint-sigma is {self.hint_sigma}; it must be positive (pixels), or left unset.")
         if self.inpaint_steps < 1:

@@ -50,6 +50,10 @@ def opengl_camera_to_world(opencv_camera_to_world: np.ndarray) -> np.ndarray:
     return pose
 
 
+INPUT_CAMERA_TO_WORLD = opengl_camera_to_world(np.eye(4))
+"""The input view's camera in the dataset's world: at the origin, looking along +y, z up (OpenGL convention)."""
+
+
 def frame_stem(view_name: str, frame: int) -> str:
     """File stem of one frame of one view."""
     return f"{view_name}_t{frame:03d}"

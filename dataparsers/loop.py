@@ -11,8 +11,9 @@ Blending: each pixel mixes the copies in proportion to weight times coverage, so
 (the water flowed away) gives way to the other. A plain mix of two shifted copies of a texture has less contrast
 than either (0.71 of it for uncorrelated copies mixed half and half) and shows distinct features twice, faintly.
 The contrast-preserving blend keeps the mix's local mean and rescales its deviation from it so that its local
-variance is the copies' mixed variance: where the copies agree (static content) nothing changes, where they are
-uncorrelated (moving texture mid-loop) the contrast of the originals comes back.
+variance is the copies' mixed variance, where the copies disagree: a pixel on which they agree (static content, even
+beside moving texture) keeps the plain mix exactly, and where they are uncorrelated (moving texture mid-loop) the
+contrast of the originals comes back.
 """
 
 from __future__ import annotations
@@ -25,11 +26,14 @@ import torch.nn.functional as F
 
 LoopBlend = Literal["contrast-preserving", "linear"]
 
-CONTRAST_RADIUS_FRACTION = 0.01
-"""Radius of the window of local means and variances, as a fraction of the image's long side."""
+CONTRAST_RADIUS_FRACTION = 0.03
+"""Radius of the window of local means and variances, as a fraction of the image's long side: about the distance
+the two copies of moving texture lie apart, up to which their details are uncorrelated."""
 
 _VARIANCE_FLOOR = 1e-4
 """Local variance (of colours in [0, 1]) below which content counts as flat: its deviations are not amplified."""
+_DISAGREEMENT_SCALE = 1e-4
+"""Squared colour difference between the copies at which a pixel counts as half disagreeing (about 1 % of the range)."""
 _EMPTY = 1e-6
 
 
@@ -93,30 +97,36 @@ def blend_copies(
 def _contrast_preserving(colours: list[torch.Tensor], coverages: list[torch.Tensor], shares: list[torch.Tensor]) -> torch.Tensor:
     height, width = colours[0].shape[-3:-1]
     radius = contrast_radius(height, width)
-    means, variances, deviations = [], [], []
-    for colour, coverage in zip(colours, coverages):
-        mean = _local_mean(colour, coverage, radius)
-        deviation = colour - mean
-        means.append(mean)
-        deviations.append(deviation)
-        variances.append(_local_mean(deviation.square().mean(dim=-1, keepdim=True), coverage, radius))
-    mean = sum(share * copy_mean for share, copy_mean in zip(shares, means))
-    deviation = sum(share * copy_deviation for share, copy_deviation in zip(shares, deviations))
-    target_variance = sum(share * variance for share, variance in zip(shares, variances))
+    mixed = sum(share * colour for share, colour in zip(shares, colours))
     total_coverage = sum(share * coverage for share, coverage in zip(shares, coverages))
+    target_variance = 0.0
+    for colour, coverage, share in zip(colours, coverages, shares):
+        deviation = colour - _local_mean(colour, coverage, radius)
+        target_variance = target_variance + share * _local_mean(deviation.square().mean(dim=-1, keepdim=True), coverage, radius)
+    deviation = mixed - _local_mean(mixed, total_coverage, radius)
     mixed_variance = _local_mean(deviation.square().mean(dim=-1, keepdim=True), total_coverage, radius)
     # Uncorrelated copies lose a factor sqrt(sum of squared shares) of their deviation: at most that is restored.
     most = torch.rsqrt(sum(share.square() for share in shares).clamp(min=0.5))
-    gain = torch.sqrt((target_variance + _VARIANCE_FLOOR) / (mixed_variance + _VARIANCE_FLOOR))
-    return mean + gain.clamp(min=1.0).minimum(most) * deviation
+    gain = torch.sqrt((target_variance + _VARIANCE_FLOOR) / (mixed_variance + _VARIANCE_FLOOR)).clamp(min=1.0).minimum(most)
+    disagreement = sum(share * (colour - mixed).square().mean(dim=-1, keepdim=True) for share, colour in zip(shares, colours))
+    where_copies_differ = disagreement / (disagreement + _DISAGREEMENT_SCALE)
+    return mixed + (gain - 1.0) * where_copies_differ * deviation
 
 
 def _local_mean(values: torch.Tensor, weights: torch.Tensor, radius: int) -> torch.Tensor:
     """Weighted box mean of `values` [..., H, W, C] with `weights` [..., H, W, 1] over a (2r+1)^2 window."""
-    leading = values.shape[:-3]
-    height, width, channels = values.shape[-3:]
-    stacked = torch.cat([values * weights, weights], dim=-1).reshape(-1, height, width, channels + 1).permute(0, 3, 1, 2)
-    summed = F.avg_pool2d(stacked, 2 * radius + 1, stride=1, padding=radius, count_include_pad=False)
-    summed = summed.permute(0, 2, 3, 1).reshape(*leading, height, width, channels + 1)
+    channels = values.shape[-1]
+    summed = _box_sum(_box_sum(torch.cat([values * weights, weights], dim=-1), radius, dim=-3), radius, dim=-2)
     return summed[..., :channels] / summed[..., channels:].clamp(min=_EMPTY)
+
+
+def _box_sum(values: torch.Tensor, radius: int, dim: int) -> torch.Tensor:
+    """Sums over windows of 2r+1 samples along `dim` (clipped at the borders), in time independent of the radius."""
+    size = values.shape[dim]
+    padding = [0, 0] * (-dim - 1) + [1, 0]
+    cumulative = F.pad(values.cumsum(dim=dim), padding)  # cumulative[i] = sum of the first i samples
+    index = torch.arange(size, device=values.device)
+    upper = (index + radius + 1).clamp(max=size)
+    lower = (index - radius).clamp(min=0)
+    return cumulative.index_select(dim, upper) - cumulative.index_select(dim, lower)
 

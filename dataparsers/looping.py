@@ -1,9 +1,10 @@
 """Looping video of a moving point cloud by symmetric splatting in 3D.
 
-Frame t of N blends two z-buffered renders: one with the moving points pushed forward to x + t v and one with
-them pulled back to x - (N - t) v, weighted (1 - t/N) and t/N and normalised by each render's coverage. Where
-the forward render has left a hole (the water flowed away) the backward one fills it, and frame N equals frame 0,
-so the video loops. Static points appear identically in both renders.
+Frame t of N blends two z-buffered renders (`dataparsers.loop`): one with the moving points carried forward along
+their paths by t frames and one carried back by N - t frames, weighted (1 - t/N) and t/N per pixel by coverage.
+Where the forward render has left a hole (the water flowed away) the backward one fills it, and frame N equals
+frame 0, so the video loops. Static points appear identically in both renders. The paths are a
+`dataparsers.motion_paths.PathTable`, the same the model's motion prior reads.
 
 Static and moving points are splatted as two layers and merged per pixel by depth: the static layer of a view
 is rendered once and reused by every frame, so a frame costs only the moving points' splats.
@@ -16,30 +17,35 @@ from dataclasses import dataclass
 import torch
 
 from dataparsers.cameras import Intrinsics, transform_points
+from dataparsers.loop import LoopBlend, blend_copies, loop_terms
+from dataparsers.motion_paths import PathTable
 from dataparsers.point_renderer import PointRender, render_points
 
 
 @dataclass
 class MovingCloud:
-    """A point cloud in world coordinates, split into its static and its moving part."""
+    """A point cloud in world coordinates, split into its static and its moving part, with the moving points' paths."""
 
     points: torch.Tensor  # [P, 3]
     features: torch.Tensor  # [P, C], e.g. RGB
-    velocity: torch.Tensor  # [P, 3], world units per frame
     moving: torch.Tensor  # [P] bool
+    paths: PathTable | None = None
+    """Paths of the moving points, in their order in `points`; None for a cloud seen at rest."""
 
     def __post_init__(self) -> None:
         self._static = (self.points[~self.moving], self.features[~self.moving])
-        self._moving = (self.points[self.moving], self.features[self.moving], self.velocity[self.moving])
+        self._moving = (self.points[self.moving], self.features[self.moving])
 
     def static_part(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Points and features that never move."""
         return self._static
 
     def moving_part(self, frames: float) -> tuple[torch.Tensor, torch.Tensor]:
-        """Moving points displaced by `frames` frames of motion (negative: backwards), with their features."""
-        points, features, velocity = self._moving
-        return points + frames * velocity, features
+        """Moving points carried `frames` frames along their paths (negative: backwards), with their features."""
+        points, features = self._moving
+        if self.paths is None or frames == 0.0:
+            return points, features
+        return points + self.paths.at(frames), features
 
 
 @dataclass
@@ -89,15 +95,29 @@ class LoopFrame:
 
 
 class LoopingView:
-    """Renders the frames of one view's looping video; the static layer is splatted once."""
+    """Renders the frames of one view's looping video; the static layer is splatted once.
 
-    def __init__(self, cloud: MovingCloud, world_to_camera: torch.Tensor, intrinsics: Intrinsics, num_frames: int) -> None:
+    `colour_channels` are the features the contrast-preserving blend applies to (the others, such as masks, are
+    mixed linearly).
+    """
+
+    def __init__(
+        self,
+        cloud: MovingCloud,
+        world_to_camera: torch.Tensor,
+        intrinsics: Intrinsics,
+        num_frames: int,
+        blend: LoopBlend = "linear",
+        colour_channels: slice = slice(0, 3),
+    ) -> None:
         if num_frames < 1:
             raise ValueError(f"a loop needs at least one frame, got {num_frames}")
         self.cloud = cloud
         self.world_to_camera = world_to_camera
         self.intrinsics = intrinsics
         self.num_frames = num_frames
+        self.blend = blend
+        self.colour_channels = colour_channels
         self.static_layer = render_layer(*cloud.static_part(), world_to_camera, intrinsics)
 
     def _layer_at(self, frames: float) -> Layer:
@@ -110,21 +130,21 @@ class LoopingView:
 
     def frame_at(self, t: float) -> LoopFrame:
         """The symmetric splat at time `t` in [0, N] frames; t = N gives back frame 0 exactly."""
-        backward_weight = t / self.num_frames
-        forward_weight = 1.0 - backward_weight
-        layers = []
-        if forward_weight > 0.0:
-            layers.append((forward_weight, self._layer_at(t)))
-        if backward_weight > 0.0:
-            layers.append((backward_weight, self._layer_at(t - self.num_frames)))
-        weighted_features = sum(weight * layer.weighted_features for weight, layer in layers)
-        weight = sum(weight * layer.weight for weight, layer in layers)
-        coverage = sum(weight * layer.weight.clamp(max=1.0) for weight, layer in layers)
-        return _normalise(weighted_features, weight, coverage)
-
-
-def _normalise(weighted_features: torch.Tensor, weight: torch.Tensor, coverage: torch.Tensor) -> LoopFrame:
-    has_weight = weight > 1e-6
-    safe = torch.where(has_weight, weight, torch.ones_like(weight))
-    features = torch.where(has_weight[..., None], weighted_features / safe[..., None], torch.zeros_like(weighted_features))
-    return LoopFrame(features=features, coverage=coverage)
+        terms = loop_terms(t / self.num_frames, self.num_frames)
+        colours, coverages = [], []
+        for term in terms:
+            layer = self._layer_at(term.frames)
+            has_weight = layer.weight > 1e-6
+            safe = torch.where(has_weight, layer.weight, torch.ones_like(layer.weight))
+            colours.append(torch.where(has_weight[..., None], layer.weighted_features / safe[..., None], torch.zeros_like(layer.weighted_features)))
+            coverages.append(layer.weight.clamp(max=1.0)[..., None])
+        weights = [term.weight for term in terms]
+        colour = self.colour_channels
+        rest = [channel for channel in range(colours[0].shape[-1]) if channel not in range(*colour.indices(colours[0].shape[-1]))]
+        blended = blend_copies([copy[..., colour] for copy in colours], coverages, weights, self.blend)
+        features = torch.zeros_like(colours[0])
+        features[..., colour] = blended.colour
+        if rest:
+            features[..., rest] = sum(share * copy[..., rest] for share, copy in zip(blended.shares, colours))
+        covered = blended.coverage[..., 0] > 1e-6
+        return LoopFrame(features=features * covered[..., None], coverage=blended.coverage[..., 0])

@@ -91,8 +91,11 @@ class Mom4dDataParser(DataParser):
             metadata = {
                 "points3D_xyz": xyz,
                 "points3D_rgb": torch.from_numpy(points["rgb"]),
-                "points3D_velocity": torch.from_numpy(points["velocity"]),
                 "points3D_moving": torch.from_numpy(points["moving"]),
+                "points3D_path_rows": torch.from_numpy(points["path_rows"]),
+                "path_times": torch.from_numpy(points["path_times"]),
+                "path_offsets": torch.from_numpy(points["path_offsets"]),
+                "loop_blend": transforms["mom4d"]["loop_blend"],
                 # Width of the pixel each point was lifted from: depth (the forward axis, y) over the focal length.
                 "points3D_footprint": xyz[:, 1] / float(transforms["fl_x"]),
                 "num_frames": dataset.num_frames,

@@ -22,18 +22,29 @@ import numpy as np
 import torch
 
 from dataparsers.cache import StageCache, file_digest, stage_key
-from dataparsers.cameras import Intrinsics, ViewPose, intrinsics_from_fov, paper_view_set, transform_points, unproject_depth_map
+from dataparsers.cameras import (
+    Intrinsics,
+    ViewPose,
+    intrinsics_from_fov,
+    paper_view_set,
+    project_points,
+    transform_points,
+    unproject_depth_map,
+)
 from dataparsers.config import SynthesisConfig
 from dataparsers.dataset_writer import INPAINTED_LEVEL, OBSERVED_LEVEL, DatasetWriter, to_dataset_world
 from dataparsers.depth import estimate_depth, learned_depth_model
 from dataparsers.diffusion_inpaint import DiffusionInpainter, DiffusionInpaintSettings, diffusion_inpaint_model
-from dataparsers.errors import Mom4dInputError
 from dataparsers.image_io import LoadedImage, load_image
 from dataparsers.inpaint import fill_holes
 from dataparsers.learned.loading import ModelSpec, check_model, model_fingerprint
 from dataparsers.log import logger
 from dataparsers.looping import LoopingView, MovingCloud
-from dataparsers.motion_3d import MotionFitSettings, fit_3d_motion, lift_flow_at_constant_depth, sample_flow_at
+from dataparsers.motion_3d import MotionFitSettings, fit_3d_motion, image_grid_neighbours, sample_flow_at
+from dataparsers.motion_field import dense_hint_field
+from dataparsers.motion_lift import SurfaceSlope, lift_motion, lift_motion_map
+from dataparsers.motion_network import LearnedViewMotion, MotionModelFile, check_motion_model, motion_model_fingerprint
+from dataparsers.motion_paths import PathTable, VelocityField, trace_paths
 from dataparsers.motion_input import MotionInput, resolve_motion_input
 from dataparsers.point_renderer import render_points
 from dataparsers.progress import progress_bar
@@ -42,7 +53,7 @@ from dataparsers.segmentation import detect_sky
 from dataparsers.view_motion import hint_field_in_view, projected_point_motion
 
 # Bumped whenever a stage's output changes for the same options, so stale caches are not reused.
-PIPELINE_VERSION = 3
+PIPELINE_VERSION = 4
 # A pixel whose splat weight reaches this fraction of a full pixel counts as seen.
 COVERAGE_THRESHOLD = 0.5
 # Point features splatted into the views: RGB, motion-mask value, opacity of the input pixel.
@@ -127,8 +138,16 @@ class SceneSynthesis:
         self.timings: dict[str, float] = {}
         for model in self.models_to_load():
             check_model(model)
+        if self.motion_model is not None and not self.cache.has_folder("dataset", self.dataset_key):
+            check_motion_model(str(self.motion_model))
 
     # ---- learned models ----
+
+    @property
+    def motion_model(self) -> Path | None:
+        """3D-Cinemagraphy's motion network checkpoint (`--motion-model`), when the motion comes from hints it can use."""
+        uses_hints = self.motion_input.flow is None and not self.motion_input.is_static
+        return self.config.motion_model if uses_hints else None
 
     @functools.cached_property
     def depth_model(self) -> ModelSpec | None:
@@ -213,6 +232,9 @@ class SceneSynthesis:
                 "orbit": config.orbit_degrees,
                 "inpaint": config.inpaint,
                 "hint_sigma": config.hint_sigma,
+                "view_motion": self.view_motion,
+                "motion_lift": config.motion_lift,
+                "motion_model": motion_model_fingerprint(str(self.motion_model)) if self.motion_model is not None else None,
                 **({"growth": self.growth_key} if config.inpaint == "sd" else {}),
             },
         )
@@ -220,7 +242,16 @@ class SceneSynthesis:
     @functools.cached_property
     def motion_key(self) -> str:
         """Key of the 3D-MOM stage."""
-        return stage_key("motion3d", {"views": self.views_key, "solver": self.config.motion_solver})
+        config = self.config
+        return stage_key(
+            "motion3d",
+            {
+                "views": self.views_key,
+                "solver": config.motion_solver,
+                "ray_damping": config.motion_ray_damping,
+                "smoothness": config.motion_smoothness,
+            },
+        )
 
     @functools.cached_property
     def dataset_key(self) -> str:
@@ -228,10 +259,23 @@ class SceneSynthesis:
         config = self.config
         return stage_key(
             "dataset",
-            {"motion3d": self.motion_key, "num_frames": config.num_frames, "animated_views": config.animated_views},
+            {
+                "motion3d": self.motion_key,
+                "num_frames": config.num_frames,
+                "animated_views": config.animated_views,
+                "paths": config.motion_paths,
+                "blend": config.loop_blend,
+            },
         )
 
     # ---- geometry shared by the stages ----
+
+    @property
+    def view_motion(self) -> str:
+        """'shared' or 'per-view' (see `--view-motion`); 'auto' is per-view when the motion network estimates it."""
+        if self.config.view_motion != "auto":
+            return self.config.view_motion
+        return "per-view" if self.motion_model is not None else "shared"
 
     @functools.cached_property
     def intrinsics(self) -> Intrinsics:
@@ -305,9 +349,9 @@ class SceneSynthesis:
         """[P] bool, the points that the motion mask lets move."""
         return self.point_features[:, _MOVING] > 0.5
 
-    def cloud(self, velocity: torch.Tensor) -> MovingCloud:
-        """The point cloud with a velocity per point (world units per frame)."""
-        return MovingCloud(points=self.points, features=self.point_features, velocity=velocity, moving=self.moving)
+    def cloud(self, paths: PathTable | None = None) -> MovingCloud:
+        """The point cloud; its moving points follow `paths` (at rest without them)."""
+        return MovingCloud(points=self.points, features=self.point_features, moving=self.moving, paths=paths)
 
     @functools.cached_property
     def invented(self) -> InventedPoints:
@@ -326,7 +370,7 @@ class SceneSynthesis:
         settings = DiffusionInpaintSettings(
             config.inpaint_model, config.inpaint_prompt, config.inpaint_negative_prompt, config.inpaint_seed, config.inpaint_steps
         )
-        still_cloud = self.cloud(torch.zeros_like(self.points))
+        still_cloud = self.cloud()
         with progress_bar("Inpainting the views (Stable Diffusion)", len(self.views)) as advance:
             invented = grow_scene(
                 lambda index: self._seen_view(still_cloud, index).render,
@@ -365,11 +409,7 @@ class SceneSynthesis:
         depths = np.zeros((num_views, height, width), np.float16)
         flows = np.zeros((num_views, height, width, 2), np.float16)
         visibility = np.zeros((num_views, self.points.shape[0]), bool)
-        depth = torch.from_numpy(self.depth).to(self.device)
-        hint_starts = torch.from_numpy(motion.hint_starts).float().to(self.device)
-        hint_velocities = torch.from_numpy(motion.hint_velocities).float().to(self.device)
-        lifted_flow = self._lifted_input_flow()
-        still_cloud = self.cloud(torch.zeros_like(self.points))
+        still_cloud = self.cloud()
         with progress_bar("Rendering the 25 views", num_views) as advance:
             for index in range(num_views):
                 world_to_camera = self.world_to_cameras[index]
@@ -389,14 +429,8 @@ class SceneSynthesis:
                 guessed = inpainted | (shown & ~covered)
                 confidence[index] = np.where(covered & opaque, OBSERVED_LEVEL, np.where(guessed, INPAINTED_LEVEL, 0))
                 motion_masks[index] = covered & (features[..., _MOVING] >= 0.5)
-                if motion.flow is not None:
-                    point_motion = projected_point_motion(self.points, lifted_flow, intrinsics, world_to_camera)
-                    rendered = render_points(transform_points(self.points, world_to_camera), point_motion, intrinsics)
-                    flows[index] = (rendered.features.cpu().numpy() * motion_masks[index][..., None]).astype(np.float16)
-                elif len(motion.hint_starts):
-                    flows[index] = hint_field_in_view(
-                        motion_masks[index], hint_starts, hint_velocities, depth, intrinsics, world_to_camera, self.config.hint_sigma
-                    ).astype(np.float16)
+                if not motion.is_static:
+                    flows[index] = self._view_motion(index, filled, motion_masks[index]).astype(np.float16)
                 advance()
         self.timings["views"] = time.perf_counter() - started
         return {
@@ -413,12 +447,62 @@ class SceneSynthesis:
         # With --inpaint sd the invented points fill the views; Telea fills the slivers their splats leave open.
         return "telea" if self.config.inpaint == "sd" else self.config.inpaint
 
-    def _lifted_input_flow(self) -> torch.Tensor:
-        """3D velocity of each point from the input view's dense flow alone, moving within its depth plane."""
-        if self.motion_input.flow is None:
-            return torch.zeros_like(self.points)
-        flow = torch.from_numpy(self.motion_input.flow).float().to(self.device).reshape(-1, 2)
-        return lift_flow_at_constant_depth(self.points, flow, self.intrinsics)
+    # ---- motion ----
+
+    @functools.cached_property
+    def _motion_network(self) -> LearnedViewMotion | None:
+        return LearnedViewMotion(MotionModelFile(str(self.motion_model)), self.device) if self.motion_model is not None else None
+
+    @functools.cached_property
+    def _motion_region(self) -> torch.Tensor:
+        """[H, W] bool, where the input view moves."""
+        return torch.from_numpy(self.motion_input.mask).to(self.device)
+
+    @functools.cached_property
+    def _surface(self) -> SurfaceSlope:
+        return SurfaceSlope.of(torch.from_numpy(self.depth).to(self.device), self._motion_region)
+
+    def input_view_motion(self) -> np.ndarray:
+        """The input view's dense 2D motion (px/frame, HxWx2): the given flow, or the hints spread over the mask
+        (by the motion network when there is one)."""
+        motion = self.motion_input
+        if motion.flow is not None:
+            return motion.flow
+        field = dense_hint_field(motion.mask, motion.hint_starts, motion.hint_velocities, sigma=self.config.hint_sigma)
+        if self._motion_network is not None:
+            field = self._motion_network.predict_view_flow(self.image.rgb, motion.mask, field)
+        return field
+
+    @functools.cached_property
+    def lifted_motion(self) -> torch.Tensor:
+        """[P, 3] velocity of every photo point from the input view's motion alone, lifted by `--motion-lift`: the
+        motion every view shares (`--view-motion shared`), and 3D-MOM's prior."""
+        motion = torch.from_numpy(self.input_view_motion()).float().to(self.device)
+        depth = torch.from_numpy(self.depth).to(self.device)
+        return lift_motion_map(motion, depth, self._motion_region, self.intrinsics, self.config.motion_lift)
+
+    def _view_motion(self, index: int, view_rgb: np.ndarray, view_mask: np.ndarray) -> np.ndarray:
+        """View `index`'s 2D motion target (px/frame, HxWx2), zero outside the view's motion mask."""
+        motion = self.motion_input
+        world_to_camera = self.world_to_cameras[index]
+        if self.view_motion == "shared" or motion.flow is not None:
+            point_motion = projected_point_motion(self.points, self.lifted_motion, self.intrinsics, world_to_camera)
+            rendered = render_points(transform_points(self.points, world_to_camera), point_motion, self.intrinsics)
+            return rendered.features.cpu().numpy() * view_mask[..., None]
+        field = hint_field_in_view(
+            view_mask,
+            torch.from_numpy(motion.hint_starts).float().to(self.device),
+            torch.from_numpy(motion.hint_velocities).float().to(self.device),
+            torch.from_numpy(self.depth).to(self.device),
+            self.intrinsics,
+            world_to_camera,
+            self.config.hint_sigma,
+            self.config.motion_lift,
+            self._surface,
+        )
+        if self._motion_network is not None:
+            field = self._motion_network.predict_view_flow(view_rgb, view_mask, field)
+        return field
 
     @functools.cached_property
     def motion_arrays(self) -> dict[str, np.ndarray]:
@@ -430,14 +514,27 @@ class SceneSynthesis:
         views = self.view_arrays
         flows = torch.from_numpy(views["flows"].astype(np.float32)).to(self.device)
         visibility = torch.from_numpy(views["visibility"]).to(self.device)
-        settings = MotionFitSettings(solver=self.config.motion_solver)
+        config = self.config
+        # Without 3D motion ('none') the views are animated by their own 2D motion; the prior's numbers are reported.
+        solver = "lift" if config.motion_solver == "none" else config.motion_solver
+        settings = MotionFitSettings(solver=solver, ray_damping=config.motion_ray_damping, smoothness=config.motion_smoothness)
         if settings.solver == "sgd":
             settings.steps = 200
         elif settings.solver == "lift":
             settings.steps = 0
+        neighbours = image_grid_neighbours(self._motion_region, torch.from_numpy(self.depth).to(self.device))
         with progress_bar(f"3D-MOM ({settings.solver})", settings.steps) as advance:
             fit = fit_3d_motion(
-                self.points, self.moving, self.world_to_cameras, self.intrinsics, flows, visibility, settings, lambda _: advance()
+                self.points,
+                self.moving,
+                self.world_to_cameras,
+                self.intrinsics,
+                flows,
+                visibility,
+                self.lifted_motion,
+                settings,
+                neighbours,
+                lambda _: advance(),
             )
         logger.info(
             "3D-MOM: multi-view flow inconsistency %.4f px/frame before (motion lifted from the input view alone), "
@@ -448,8 +545,9 @@ class SceneSynthesis:
             len(self.views),
         )
         self.timings["motion3d"] = time.perf_counter() - started
+        velocity = torch.zeros_like(fit.velocity) if config.motion_solver == "none" else fit.velocity
         return {
-            "velocity": fit.velocity.cpu().numpy(),
+            "velocity": velocity.cpu().numpy(),
             "inconsistency_before": np.float32(fit.inconsistency_before),
             "inconsistency_after": np.float32(fit.inconsistency_after),
         }
@@ -463,6 +561,31 @@ class SceneSynthesis:
         """The input view's 2D motion target (px/frame, HxWx2)."""
         return self.view_arrays["flows"][0].astype(np.float32)
 
+    @functools.cached_property
+    def paths(self) -> PathTable:
+        """Where the moving points travel over the loop (`--motion-paths`): the table the videos and the model share."""
+        velocity = self.velocity
+        height, width = self.depth.shape
+        field = VelocityField(
+            velocity=velocity[: height * width].reshape(height, width, 3),
+            region=self._motion_region,
+            world_to_input=torch.eye(4, device=self.device),
+            intrinsics=self.intrinsics,
+        )
+        return trace_paths(self.points[self.moving], velocity[self.moving], field, self.config.num_frames, self.config.motion_paths)
+
+    def _paths_in_view_plane(self, index: int) -> PathTable:
+        """Without 3D motion: straight paths that move each point within view `index`'s depth plane by that view's
+        own 2D motion (so that the view is animated in 2D, independently of the others)."""
+        world_to_camera = self.world_to_cameras[index]
+        moving_points = self.points[self.moving]
+        camera_points = transform_points(moving_points, world_to_camera)
+        pixels, depth = project_points(camera_points, self.intrinsics)
+        flow = torch.from_numpy(self.view_arrays["flows"][index].astype(np.float32)).to(self.device)
+        camera_velocity = lift_motion(pixels, sample_flow_at(flow, pixels), depth, self.intrinsics, "constant-depth")
+        velocity = camera_velocity @ world_to_camera[:3, :3]  # rotated back into the world
+        return trace_paths(moving_points, velocity, None, self.config.num_frames, "straight")
+
     def animated_view_indices(self) -> list[int]:
         """Views that get a looping video."""
         return {"input": [0], "orbit": list(range(_ORBIT_VIEW_COUNT)), "all": list(range(len(self.views)))}[
@@ -471,7 +594,23 @@ class SceneSynthesis:
 
     def looping_view(self, view_index: int) -> LoopingView:
         """The looping-video renderer of one view."""
-        return LoopingView(self.cloud(self.velocity), self.world_to_cameras[view_index], self.intrinsics, self.config.num_frames)
+        config = self.config
+        paths = self._paths_in_view_plane(view_index) if config.motion_solver == "none" else self.paths
+        return LoopingView(
+            self.cloud(paths), self.world_to_cameras[view_index], self.intrinsics, config.num_frames, config.loop_blend, _RGB
+        )
+
+    def _path_arrays(self, invented_count: int) -> dict[str, np.ndarray]:
+        """The path table for points.npz, in the dataset's world: each point's row (-1: static), times, offsets."""
+        moving = torch.cat([self.moving, torch.zeros(invented_count, dtype=torch.bool, device=self.device)])
+        rows = torch.full(moving.shape, -1, dtype=torch.int32, device=self.device)
+        rows[moving] = torch.arange(int(moving.sum()), dtype=torch.int32, device=self.device)
+        paths = self.paths
+        return {
+            "path_rows": rows.cpu().numpy(),
+            "path_times": paths.times.cpu().numpy().astype(np.float32),
+            "path_offsets": to_dataset_world(paths.offsets.cpu().numpy()).astype(np.float16),
+        }
 
     def config_summary(self) -> dict:
         """The synthesis options as JSON-ready values."""
@@ -524,6 +663,7 @@ class SceneSynthesis:
             # Invented points are static.
             "velocity": to_dataset_world(np.pad(self.velocity.cpu().numpy(), ((0, len(invented)), (0, 0)))).astype(np.float32),
             "moving": np.pad(self.moving.cpu().numpy(), (0, len(invented))).astype(np.float32),
+            **self._path_arrays(len(invented)),
         }
         self.timings["dataset"] = time.perf_counter() - started
         writer.finish(
@@ -537,6 +677,7 @@ class SceneSynthesis:
                 "animated_views": [self.views[index].name for index in animated],
                 "inconsistency_before": float(motion["inconsistency_before"]),
                 "inconsistency_after": float(motion["inconsistency_after"]),
+                "loop_blend": self.config.loop_blend,
                 "config": self.config_summary(),
             },
         )

@@ -1,10 +1,9 @@
 """Per-view 2D motion: the input view's motion carried into every synthesised view.
 
-With hint arrows (the paper's input), each arrow is lifted at the depth of its start, moved within that depth
-plane, projected into the view, and the view's dense hint field is drawn from the projected arrows inside the
-view's own motion mask. Each view's field is thus built independently, like the per-view flows of the paper,
-and they disagree slightly; 3D-MOM reconciles them. With a dense flow instead, every point's input-view motion
-is lifted at constant depth and projected.
+With hint arrows drawn in each view (the paper's per-view motion), each arrow is lifted into 3D at its start
+(`dataparsers.motion_lift`), projected into the view, and the view's dense hint field is drawn from the projected
+arrows inside the view's own motion mask. Each view's field is thus built independently and they disagree
+slightly; 3D-MOM reconciles them. With one motion for every view, each point's 3D velocity is projected instead.
 """
 
 from __future__ import annotations
@@ -14,6 +13,7 @@ import torch
 
 from dataparsers.cameras import Intrinsics, project_points, transform_points, unproject_pixels
 from dataparsers.motion_field import dense_hint_field
+from dataparsers.motion_lift import MotionLift, SurfaceSlope, lift_motion
 
 # Arrows are lifted over this many frames of motion before projecting, so that the projected velocity is
 # the secant over a short, finite step (not a derivative): the same construction as the arrow itself.
@@ -36,17 +36,21 @@ def project_hints(
     depth: torch.Tensor,
     intrinsics: Intrinsics,
     world_to_camera: torch.Tensor,
+    lift: MotionLift = "surface",
+    surface: SurfaceSlope | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Carry input-view hints (starts [K, 2] px, velocities [K, 2] px/frame) into another view.
 
     Starts, in and out, follow the project's pixel convention (pixel centres at integer coordinates), as
-    `motion_input` gives them and `dense_hint_field` reads them. Returns the projected starts, the projected
-    velocities (px/frame) and which hints land in front of the camera.
+    `motion_input` gives them and `dense_hint_field` reads them. Each hint is lifted into 3D by `lift` (with the
+    input view's `surface` for surface lifting). Returns the projected starts, the projected velocities (px/frame)
+    and which hints land in front of the camera.
     """
     camera_starts = starts + _CAMERA_PIXEL_OFFSET
     start_depth = sample_depth(depth, camera_starts)
     start_points = unproject_pixels(camera_starts, start_depth, intrinsics)
-    end_points = unproject_pixels(camera_starts + _LIFT_FRAMES * velocities, start_depth, intrinsics)
+    velocity = lift_motion(camera_starts, velocities, start_depth, intrinsics, lift, surface)
+    end_points = start_points + _LIFT_FRAMES * velocity
     view_starts, start_z = project_points(transform_points(start_points, world_to_camera), intrinsics)
     view_ends, end_z = project_points(transform_points(end_points, world_to_camera), intrinsics)
     in_front = (start_z > 0) & (end_z > 0)
@@ -61,9 +65,13 @@ def hint_field_in_view(
     intrinsics: Intrinsics,
     world_to_camera: torch.Tensor,
     sigma: float | None,
+    lift: MotionLift = "surface",
+    surface: SurfaceSlope | None = None,
 ) -> np.ndarray:
     """The dense hint field [H, W, 2] of one view, from the input view's hints and the view's motion mask."""
-    view_starts, view_velocities, in_front = project_hints(starts, velocities, depth, intrinsics, world_to_camera)
+    view_starts, view_velocities, in_front = project_hints(
+        starts, velocities, depth, intrinsics, world_to_camera, lift, surface
+    )
     return dense_hint_field(
         view_mask,
         view_starts[in_front].cpu().numpy(),

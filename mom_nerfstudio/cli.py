@@ -16,8 +16,12 @@ from rich.markup import escape
 from dataparsers.cli import Command, parse_command_line
 from dataparsers.errors import Mom4dInputError
 from dataparsers.log import logger, setup_logging
-from mom_nerfstudio.camera_paths import dataset_transforms, render_command, write_camera_paths
-from mom_nerfstudio.looping_prior import wrap_time
+from dataparsers.loop import wrap_time
+from mom_nerfstudio.camera_paths import (
+    dataset_transforms,
+    render_command,
+    write_camera_paths,
+)
 from mom_nerfstudio.model import Mom4dModel, Mom4dModelConfig
 
 

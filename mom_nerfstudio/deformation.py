@@ -1,12 +1,17 @@
 """Learned residual deformation of the Gaussians: a space-time feature grid decoded into small offsets.
 
 The design is 4DGaussians' HexPlane: nerfstudio's K-Planes encoding over (x, y, z, t) (six planes, their
-features multiplied; sampled as `hexplane` explains), decoded by small MLPs into offsets of position, rotation (quaternion) and log-scale.
-Opacity and colour are not deformed.
+features multiplied; sampled as `hexplane` explains), decoded by small MLPs into offsets of position, rotation
+(quaternion) and log-scale. Opacity and colour are not deformed.
 
-Time loops: the K-Planes time axis spans [-1, 1], and the field at loop time t in [0, 1) blends the grid at
-t and at t - 1 with weights (1 - t) and t, the same symmetric scheme as the motion prior. At t = 0 and t -> 1
-both sides reduce to the grid at 0, so the residual returns to where it started, continuously.
+Space: the grid does not span a box of the world, where near water (a few units wide) and the sky (fifty units
+away) would share cells of one size. Positions are first mapped into the input camera's view (`ViewContraction`):
+horizontal and vertical image coordinates and disparity (1 / depth), each normalised over the moving seeds. A
+cell then covers the same part of the picture near and far, and the sky, at one depth, takes one slab of cells.
+
+Time loops: each copy of the loop (`dataparsers.loop`) evaluates the field at its own positions and its own time
+coordinate: t for the forward copy and t - 1 for the backward one, on the K-Planes time axis [-1, 1]. The loop
+closes where both coordinates reach 0, so the residual returns to where it started, continuously.
 """
 
 from __future__ import annotations
@@ -29,11 +34,43 @@ class ResidualDeformation:
     log_scales: torch.Tensor  # [N, 3]
 
 
-class LoopingDeformationField(nn.Module):
-    """HexPlane features over space and periodic time, decoded into position, rotation and scale offsets.
+class ViewContraction(nn.Module):
+    """Maps world positions to [-1, 1]^3: image x and y of the input camera and disparity, spanning given points.
 
     Args:
-        aabb: [2, 3] box of the deforming Gaussians in world coordinates; points outside use the border features.
+        camera_to_world: [4, 4] the input camera (nerfstudio's OpenGL convention: it looks along its -z axis).
+        points: [M, 3] world positions the coordinates must span (the moving seeds), with a margin around them.
+        margin: fraction of each coordinate's range added on both sides.
+    """
+
+    def __init__(self, camera_to_world: torch.Tensor, points: torch.Tensor, margin: float = 0.1) -> None:
+        super().__init__()
+        camera_to_world = camera_to_world.float()
+        self.register_buffer("rotation", camera_to_world[:3, :3].clone())
+        self.register_buffer("centre", camera_to_world[:3, 3].clone())
+        self.register_buffer("low", torch.zeros(3))
+        self.register_buffer("high", torch.ones(3))
+        view = self._view_coordinates(points.float())
+        low, high = view.min(dim=0).values, view.max(dim=0).values
+        padding = (high - low).clamp(min=1e-3) * margin
+        self.low.copy_(low - padding)
+        self.high.copy_(high + padding)
+
+    def _view_coordinates(self, points: torch.Tensor) -> torch.Tensor:
+        camera = (points - self.centre) @ self.rotation
+        depth = (-camera[:, 2]).clamp(min=1e-3)
+        return torch.stack([camera[:, 0] / depth, camera[:, 1] / depth, 1.0 / depth], dim=-1)
+
+    def forward(self, points: torch.Tensor) -> torch.Tensor:
+        """[N, 3] coordinates in [-1, 1] (outside for positions beyond the spanned points) of world positions [N, 3]."""
+        return (self._view_coordinates(points) - self.low) / (self.high - self.low) * 2.0 - 1.0
+
+
+class LoopingDeformationField(nn.Module):
+    """HexPlane features over view-contracted space and loop time, decoded into position, rotation and scale offsets.
+
+    Args:
+        contraction: maps world positions into the grid's [-1, 1]^3; points outside use the border features.
         spatial_resolution: grid cells along each spatial axis.
         time_resolution: grid cells along time (covering two loop periods).
         num_components: features per plane.
@@ -42,14 +79,14 @@ class LoopingDeformationField(nn.Module):
 
     def __init__(
         self,
-        aabb: torch.Tensor,
+        contraction: ViewContraction,
         spatial_resolution: int = 64,
         time_resolution: int = 50,
         num_components: int = 32,
         hidden_width: int = 64,
     ) -> None:
         super().__init__()
-        self.register_buffer("aabb", aabb.clone().float())
+        self.contraction = contraction
         self.encoding = LoopingHexPlaneEncoding(
             resolution=(spatial_resolution, spatial_resolution, spatial_resolution, time_resolution),
             num_components=num_components,
@@ -65,12 +102,9 @@ class LoopingDeformationField(nn.Module):
             nn.init.zeros_(head.weight)
             nn.init.zeros_(head.bias)
 
-    def forward(self, means: torch.Tensor, loop_time: float) -> ResidualDeformation:
-        """Offsets of Gaussians at canonical positions `means` [N, 3] and loop time `loop_time` in [0, 1)."""
-        low, high = self.aabb[0], self.aabb[1]
-        normalized = ((means - low) / (high - low).clamp(min=1e-6)) * 2.0 - 1.0
-        t = loop_time % 1.0
-        features = self.encoding.blended_features(normalized, [(t, 1.0 - t), (t - 1.0, t)])
+    def forward(self, means: torch.Tensor, time_coordinate: float) -> ResidualDeformation:
+        """Offsets of Gaussians at world positions `means` [N, 3] and a loop copy's time coordinate in [-1, 1)."""
+        features = self.encoding.blended_features(self.contraction(means), [(time_coordinate, 1.0)])
         hidden = self.trunk(features)
         return ResidualDeformation(
             means=self.position_head(hidden),

@@ -5,14 +5,14 @@ scene at any loop time t (`--time 0.25`), or a loop as a sequence of N files `fr
 (`--sequence N`), in the same PLY layout (x y z, nx ny nz, f_dc_*, f_rest_* when the SH degree is above 0,
 opacity, scale_*, rot_*; log-scales, logit opacities, unnormalised quaternions), which common splat viewers read.
 
-The model renders a loop time t as two renders blended per pixel, one with the moving Gaussians pushed forward
-by tN frames of their velocity (weight 1 - t) and one with them pulled back by (1 - t)N frames (weight t); see
-`looping_prior`. A PLY is a single set of Gaussians and cannot hold a blend of renders, so the export approximates
+The model renders a loop time t as two renders blended per pixel, one with the moving Gaussians carried forward
+along their paths by tN frames (weight 1 - t) and one carried back by (1 - t)N frames (weight t); see
+`dataparsers.loop`. A PLY is a single set of Gaussians and cannot hold a blend of renders, so the export approximates
 it: the static Gaussians (those that sit at the same place in both renders) are written once at full opacity,
 and the moving ones twice, once per render, at that render's position with the opacity scaled by its weight
 (logit(sigmoid(o) * w)). Where both copies overlap, this is close to the blend; where only one copy covers a
-pixel, the model shows it fully while the PLY shows it faded by its weight, and copies are composited by depth
-rather than averaged. At t = 0 there is one render and the export is exact.
+pixel, the model shows it fully while the PLY shows it faded by its weight, copies are composited by depth
+rather than averaged, and the contrast-preserving blend's local rescaling is not reproduced. At t = 0 there is one render and the export is exact.
 
 Like `ns-export`, Gaussians with non-finite values or an opacity below 1/255 (which the rasteriser skips) are
 left out.
@@ -30,8 +30,8 @@ import torch
 
 from dataparsers.atomic import atomic_file
 from dataparsers.log import logger
+from dataparsers.loop import loop_terms, wrap_time
 from dataparsers.ply import write_vertex_ply
-from mom_nerfstudio.looping_prior import loop_terms, wrap_time
 from mom_nerfstudio.model import Mom4dModel
 
 _MIN_OPACITY_LOGIT = math.log((1.0 / 255.0) / (1.0 - 1.0 / 255.0))
@@ -74,7 +74,7 @@ def splats_at_time(model: Mom4dModel, t: float) -> SplatCloud:
     """The Gaussians that approximate the model's render at loop time `t` (see the module docstring)."""
     t = wrap_time(t)
     terms = loop_terms(t, model.num_frames)
-    posed = [model.gaussians_at(t, term.frames) for term in terms]
+    posed = [model.gaussians_at(term) for term in terms]
     moving = torch.zeros(model.num_points, dtype=torch.bool, device=model.means.device)
     for other in posed[1:]:
         for name in ("means", "quats", "scales"):

@@ -43,8 +43,8 @@ def _optimizers(max_steps: int) -> dict:
         "opacities": adam(0.05),
         "scales": adam(0.005),
         "quats": adam(0.001),
-        # The motion prior comes from 3D-MOM and stays fixed; the residual deformation learns corrections.
-        "velocities": adam(0.0),
+        # The motion prior (the paths from the synthesis) stays fixed; the residual deformation learns corrections.
+        "path_rows": adam(0.0),
         "motion_weights": adam(0.0),
         "deformation_grid": adam(1.6e-3, 1.6e-5),
         "deformation_mlp": adam(1.6e-4, 1.6e-6),
@@ -63,6 +63,13 @@ class Mom4dTrainerConfig(TrainerConfig):
         photo = self.data or self.pipeline.datamanager.data
         if photo is not None:
             check_photo_path(Path(photo), name="--data")
+
+    def set_experiment_name(self) -> None:
+        """Name the experiment after the photo (`outputs/forest_stream/mom4d/...`), not after the photo's folder."""
+        photo = self.pipeline.datamanager.data
+        if self.experiment_name is None and photo is not None and Path(photo).is_file():
+            self.experiment_name = Path(photo).stem
+        super().set_experiment_name()
 
 
 def mom4d_trainer_config(

@@ -1,9 +1,11 @@
 """The mom4d model: splatfacto's Gaussians plus a looping motion prior and a learned residual deformation.
 
-Each Gaussian carries the 3D velocity that 3D-MOM gave its seed point and the seed's motion-mask value, both in
-`gauss_params`, so densification copies them to children and checkpoints keep them. A time t in [0, 1) is
-rendered with the looping prior (`looping_prior`), and, after the static stage, a space-time residual
-(`deformation`) refines position, rotation and scale of the moving Gaussians.
+Each Gaussian carries its seed's row in the dataset's path table (where the seed travels over the loop, the same
+paths the synthesised videos follow) and the seed's motion-mask value, both in `gauss_params`, so densification
+copies them to children and checkpoints keep them. A time t in [0, 1) is rendered as the loop's copies
+(`dataparsers.loop`): each carries the moving Gaussians along their paths and, after the static stage, adds a
+space-time residual (`deformation`) of position, rotation and scale at its own positions and time coordinate; the
+copies' renders are blended as the dataset's videos were.
 """
 
 from __future__ import annotations
@@ -15,7 +17,12 @@ from typing import Dict, List, Optional, Tuple, Type, Union
 import torch
 from gsplat.strategy import DefaultStrategy
 from nerfstudio.cameras.cameras import Cameras
-from nerfstudio.models.splatfacto import RGB2SH, SplatfactoModel, SplatfactoModelConfig, num_sh_bases
+from nerfstudio.models.splatfacto import (
+    RGB2SH,
+    SplatfactoModel,
+    SplatfactoModelConfig,
+    num_sh_bases,
+)
 from nerfstudio.utils.colors import get_color
 from nerfstudio.utils.rich_utils import CONSOLE
 from nerfstudio.viewer.viewer_elements import ViewerButton
@@ -23,8 +30,10 @@ from pytorch_msssim import SSIM
 from torch.nn import Parameter
 from torchmetrics.image import PeakSignalNoiseRatio
 
-from mom_nerfstudio.deformation import LoopingDeformationField
-from mom_nerfstudio.looping_prior import RenderLayer, blend_loop_renders, loop_terms, wrap_time
+from dataparsers.dataset_writer import INPUT_CAMERA_TO_WORLD
+from dataparsers.loop import LoopTerm, blend_copies, loop_terms, wrap_time
+from dataparsers.motion_paths import PathTable
+from mom_nerfstudio.deformation import LoopingDeformationField, ViewContraction
 from mom_nerfstudio.rendering import rasterization
 from mom_nerfstudio.seeds import SeedCloud
 from mom_nerfstudio.viewer_camera import OpeningViewControl, opening_view
@@ -32,6 +41,8 @@ from mom_nerfstudio.viewer_camera import OpeningViewControl, opening_view
 # Depth reported where a render is empty, so that the viewer composites its scene objects (the training cameras)
 # in front of nothing rather than behind a depth of 0.
 _EMPTY_DEPTH = 1e4
+# Alpha under which a render's pixel is empty: its colour is not recovered from the premultiplied colour there.
+_EMPTY_ALPHA = 1e-6
 
 # Confidence levels written by the dataparser (see dataparsers.dataset_writer).
 _OBSERVED_LEVEL = 255.0
@@ -46,7 +57,7 @@ class Mom4dModelConfig(SplatfactoModelConfig):
     static_steps: int = 1000
     """Iterations of the static stage (the 25 views at t = 0, deformation off) before the dynamic stage."""
     use_motion_prior: bool = True
-    """Move Gaussians along their 3D-MOM velocities (off: the residual deformation alone must explain motion)."""
+    """Carry the moving Gaussians along their paths (off: the residual deformation alone must explain the motion)."""
     use_residual_deformation: bool = True
     """Learn a space-time residual of position, rotation and scale on top of the motion prior."""
     residual_everywhere: bool = False
@@ -100,7 +111,7 @@ class Mom4dModel(SplatfactoModel):
                 "features_dc": Parameter(features_dc),
                 "features_rest": Parameter(torch.zeros(num_points, dim_sh - 1, 3)),
                 "opacities": Parameter(torch.logit(torch.full((num_points, 1), self.config.seed_opacity))),
-                "velocities": Parameter(seeds.velocity.float()),
+                "path_rows": Parameter(seeds.path_rows.float()[:, None]),
                 "motion_weights": Parameter(seeds.moving.float()[:, None]),
             }
         )
@@ -137,15 +148,19 @@ class Mom4dModel(SplatfactoModel):
         )
         scene_scale = self.config.scene_scale or float(seeds.xyz.norm(dim=-1).median())
         self.strategy_state = self.strategy.initialize_state(scene_scale=scene_scale)
+        input_camera = metadata.get("input_camera")
+        camera_to_world = INPUT_CAMERA_TO_WORLD if input_camera is None else input_camera.camera_to_world
+        self.register_buffer("path_times", seeds.paths.times.float())
+        self.register_buffer("path_offsets", seeds.paths.offsets.float())
+        self.loop_blend = metadata.get("loop_blend", "linear")
         self.deformation = LoopingDeformationField(
-            aabb=seeds.moving_bounds(),
+            contraction=ViewContraction(torch.as_tensor(camera_to_world, dtype=torch.float32), seeds.moving_points()),
             spatial_resolution=self.config.grid_spatial_resolution,
             time_resolution=self.config.grid_time_resolution,
             num_components=self.config.grid_components,
             hidden_width=self.config.deformation_width,
         )
         self._warned_about_time = False
-        input_camera = metadata.get("input_camera")
         self.opening_view = None
         if input_camera is not None:
             view = opening_view(input_camera.camera_to_world, input_camera.fov_degrees, float(metadata["pivot_depth"]))
@@ -159,9 +174,14 @@ class Mom4dModel(SplatfactoModel):
         return LearnedPerceptualImagePatchSimilarity(normalize=True)
 
     @property
-    def velocities(self) -> torch.Tensor:
-        """[N, 3] velocity of each Gaussian, world units per frame."""
-        return self.gauss_params["velocities"]
+    def path_rows(self) -> torch.Tensor:
+        """[N] each Gaussian's row of the path table (-1: it never moves)."""
+        return self.gauss_params["path_rows"][:, 0].round().long()
+
+    @property
+    def paths(self) -> PathTable:
+        """Where the moving seeds travel over the loop."""
+        return PathTable(times=self.path_times, offsets=self.path_offsets)
 
     @property
     def motion_weights(self) -> torch.Tensor:
@@ -221,29 +241,24 @@ class Mom4dModel(SplatfactoModel):
             CONSOLE.print(f"[yellow]mom4d: {reason}; rendering the scene at t = 0.")
             self._warned_about_time = True
 
-    def deformed_gaussians(self, t: float) -> Dict[str, torch.Tensor]:
-        """Means, quats and log-scales of every Gaussian at loop time `t` with the residual deformation, before the prior."""
+    def gaussians_at(self, term: LoopTerm) -> Dict[str, torch.Tensor]:
+        """Means, quats and log-scales of every Gaussian in one copy of the loop: carried `term.frames` frames along
+        its path (when the prior is on), then deformed by the residual at its position and the copy's time."""
         means, quats, scales = self.means, self.quats, self.scales
+        if self.config.use_motion_prior and term.frames != 0.0:
+            rows = self.path_rows
+            travelling = torch.nonzero(rows >= 0, as_tuple=True)[0]
+            means = means.index_add(0, travelling, self.paths.at(term.frames)[rows[travelling]])
         if self.config.use_residual_deformation and not self.in_static_stage():
             gate = torch.ones_like(self.motion_weights) if self.config.residual_everywhere else self.motion_weights
             deforming = torch.nonzero(gate[:, 0] > 0, as_tuple=True)[0]
             if deforming.numel() > 0:
-                residual = self.deformation(means[deforming].detach(), t)
+                residual = self.deformation(means[deforming].detach(), term.time_coordinate)
                 weight = gate[deforming]
                 means = means.index_add(0, deforming, weight * residual.means)
                 quats = quats.index_add(0, deforming, weight * residual.quats)
                 scales = scales.index_add(0, deforming, weight * residual.log_scales)
         return {"means": means, "quats": quats, "scales": scales}
-
-    def gaussians_at(self, t: float, frames: float) -> Dict[str, torch.Tensor]:
-        """Means, quats and log-scales of every Gaussian at loop time `t`, moved by `frames` frames of its velocity."""
-        return self.apply_motion_prior(self.deformed_gaussians(t), frames)
-
-    def apply_motion_prior(self, gaussians: Dict[str, torch.Tensor], frames: float) -> Dict[str, torch.Tensor]:
-        """Move the Gaussians by `frames` frames of their 3D-MOM velocity (when the prior is on)."""
-        if not self.config.use_motion_prior or frames == 0.0:
-            return gaussians
-        return {**gaussians, "means": gaussians["means"] + frames * self.velocities}
 
     # ---- rendering ----
 
@@ -292,10 +307,9 @@ class Mom4dModel(SplatfactoModel):
         t = 0.0 if self.in_static_stage() else self.camera_time(camera)
         terms = loop_terms(t, self.num_frames)
         dominant = max(range(len(terms)), key=lambda index: terms[index].weight)
-        deformed = self.deformed_gaussians(t)
-        layers = []
+        colours, coverages, depths = [], [], []
         for index, term in enumerate(terms):
-            gaussians = self.apply_motion_prior(deformed, term.frames)
+            gaussians = self.gaussians_at(term)
             select = (lambda tensor: tensor[crop_ids]) if crop_ids is not None else (lambda tensor: tensor)
             render, alpha, info = rasterization(
                 means=select(gaussians["means"]),
@@ -319,28 +333,27 @@ class Mom4dModel(SplatfactoModel):
             # Densification statistics follow the render that dominates the blend.
             if index == dominant:
                 self.info = info
-            layers.append(
-                RenderLayer(
-                    premultiplied=render[..., :3], alpha=alpha, depth=render[..., 3:4] if render_mode == "RGB+ED" else None
-                )
-            )
+            colours.append(render[..., :3] / alpha.clamp(min=_EMPTY_ALPHA))
+            coverages.append(alpha)
+            depths.append(render[..., 3:4] if render_mode == "RGB+ED" else None)
         if self.training:
             self.strategy.step_pre_backward(self.gauss_params, self.optimizers, self.strategy_state, self.step, self.info)
-        blended = blend_loop_renders(layers, [term.weight for term in terms])
+        blended = blend_copies(colours, coverages, [term.weight for term in terms], self.loop_blend)
 
         background = self._get_background_color()
-        rgb = torch.clamp(blended.premultiplied + (1 - blended.alpha) * background, 0.0, 1.0)
+        rgb = torch.clamp(blended.colour * blended.coverage + (1 - blended.coverage) * background, 0.0, 1.0)
         depth = None
-        if blended.depth is not None:
+        if render_mode == "RGB+ED":
+            expected_depth = sum(share * copy_depth for share, copy_depth in zip(blended.shares, depths))
             # Empty pixels take the farthest rendered depth (a bounded colour scale for depth videos), or, when
             # nothing rendered at all, a depth behind any scene object the viewer composites with the render.
-            rendered = blended.alpha > 0
-            farthest = torch.where(rendered, blended.depth, torch.zeros_like(blended.depth)).detach().amax()
+            rendered = blended.coverage > 0
+            farthest = torch.where(rendered, expected_depth, torch.zeros_like(expected_depth)).detach().amax()
             fill = torch.where(rendered.any(), farthest, torch.full_like(farthest, _EMPTY_DEPTH))
-            depth = torch.where(rendered, blended.depth, fill).squeeze(0)
+            depth = torch.where(rendered, expected_depth, fill).squeeze(0)
         if background.shape[0] == 3 and not self.training:
             background = background.expand(height, width, 3)
-        return {"rgb": rgb.squeeze(0), "depth": depth, "accumulation": blended.alpha.squeeze(0), "background": background}
+        return {"rgb": rgb.squeeze(0), "depth": depth, "accumulation": blended.coverage.squeeze(0), "background": background}
 
     # ---- losses and metrics ----
 

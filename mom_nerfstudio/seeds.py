@@ -1,4 +1,8 @@
-"""Seed points handed over by the `mom4d-data` DataParser: where the Gaussians start, and how they move."""
+"""Seed points handed over by the `mom4d-data` DataParser: where the Gaussians start, and how they move.
+
+A moving seed has a row in the dataset's path table (`dataparsers.motion_paths.PathTable`): its offset from its
+rest position at each sampled time of the loop. Static seeds have row -1.
+"""
 
 from __future__ import annotations
 
@@ -9,19 +13,24 @@ from typing import Any, Mapping, Optional
 import torch
 
 from dataparsers.errors import Mom4dInputError
+from dataparsers.motion_paths import PathTable
 
-REQUIRED_KEYS = ("points3D_xyz", "points3D_rgb", "points3D_velocity", "points3D_moving", "points3D_footprint")
+REQUIRED_KEYS = (
+    "points3D_xyz", "points3D_rgb", "points3D_moving", "points3D_footprint", "points3D_path_rows", "path_times",
+    "path_offsets",
+)
 
 
 @dataclass
 class SeedCloud:
-    """One point per input pixel: position, colour, 3D-MOM velocity, motion-mask value and pixel footprint."""
+    """One point per input pixel: position, colour, motion-mask value, pixel footprint, and the paths of the moving."""
 
     xyz: torch.Tensor  # [P, 3] world
     rgb: torch.Tensor  # [P, 3] uint8
-    velocity: torch.Tensor  # [P, 3] world units per frame
     moving: torch.Tensor  # [P] motion-mask value in [0, 1]
     footprint: torch.Tensor  # [P] width of the pixel the point was lifted from, world units
+    path_rows: torch.Tensor  # [P] long, each seed's row of `paths` (-1: static)
+    paths: PathTable
 
     @classmethod
     def from_metadata(cls, metadata: Mapping[str, Any]) -> "SeedCloud":
@@ -42,11 +51,14 @@ class SeedCloud:
                     "`ns-train mom4d --data photo.jpg mom4d-data --force True`."
                 )
         return cls(
-            xyz=metadata["points3D_xyz"],
-            rgb=metadata["points3D_rgb"],
-            velocity=metadata["points3D_velocity"],
-            moving=metadata["points3D_moving"],
-            footprint=metadata["points3D_footprint"],
+            xyz=torch.as_tensor(metadata["points3D_xyz"]),
+            rgb=torch.as_tensor(metadata["points3D_rgb"]),
+            moving=torch.as_tensor(metadata["points3D_moving"]),
+            footprint=torch.as_tensor(metadata["points3D_footprint"]),
+            path_rows=torch.as_tensor(metadata["points3D_path_rows"]).long(),
+            paths=PathTable(
+                times=torch.as_tensor(metadata["path_times"]).float(), offsets=torch.as_tensor(metadata["path_offsets"]).float()
+            ),
         )
 
     def subsampled(self, max_points: Optional[int]) -> "SeedCloud":
@@ -59,14 +71,12 @@ class SeedCloud:
         return SeedCloud(
             xyz=self.xyz[keep],
             rgb=self.rgb[keep],
-            velocity=self.velocity[keep],
             moving=self.moving[keep],
             footprint=self.footprint[keep] * math.sqrt(stride),
+            path_rows=self.path_rows[keep],
+            paths=self.paths,
         )
 
-    def moving_bounds(self, padding: float = 0.1) -> torch.Tensor:
-        """[2, 3] box around the moving seeds (all seeds when none move), padded by a fraction of its size."""
-        points = self.xyz[self.moving > 0] if bool((self.moving > 0).any()) else self.xyz
-        low, high = points.min(dim=0).values, points.max(dim=0).values
-        margin = (high - low).clamp(min=1e-3) * padding
-        return torch.stack([low - margin, high + margin])
+    def moving_points(self) -> torch.Tensor:
+        """[M, 3] the seeds that move (all seeds when none move)."""
+        return self.xyz[self.moving > 0] if bool((self.moving > 0).any()) else self.xyz

@@ -6,6 +6,7 @@ import torch
 from nerfstudio.cameras.cameras import Cameras, CameraType
 from nerfstudio.data.scene_box import SceneBox
 
+from dataparsers.motion_paths import trace_paths
 from mom_nerfstudio.model import Mom4dModel, Mom4dModelConfig
 
 IMAGE_SIZE = (24, 32)  # height, width
@@ -29,11 +30,19 @@ def seed_metadata(num_frames: int = 8) -> dict:
     return {
         "points3D_xyz": xyz,
         "points3D_rgb": rgb,
-        "points3D_velocity": velocity,
         "points3D_moving": moving,
         "points3D_footprint": torch.full((xyz.shape[0],), depth / FOCAL),
+        **straight_path_metadata(xyz, velocity, moving > 0, num_frames),
         "num_frames": num_frames,
     }
+
+
+def straight_path_metadata(xyz: torch.Tensor, velocity: torch.Tensor, moving: torch.Tensor, num_frames: int) -> dict:
+    """The path entries of the dataparser's metadata for seeds moving in straight lines at `velocity` (units/frame)."""
+    paths = trace_paths(xyz[moving], velocity[moving], None, num_frames, "straight")
+    rows = torch.full((xyz.shape[0],), -1, dtype=torch.int32)
+    rows[moving] = torch.arange(int(moving.sum()), dtype=torch.int32)
+    return {"points3D_path_rows": rows, "path_times": paths.times, "path_offsets": paths.offsets}
 
 
 def tiny_model(metadata: dict | None = None, **config_overrides) -> Mom4dModel:

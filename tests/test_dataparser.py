@@ -72,10 +72,13 @@ def test_metadata_carries_the_point_cloud(train: DataparserOutputs, landscape: T
     num_points = landscape.width * landscape.height
     assert metadata["points3D_xyz"].shape == (num_points, 3) and metadata["points3D_xyz"].dtype == torch.float32
     assert metadata["points3D_rgb"].shape == (num_points, 3) and metadata["points3D_rgb"].dtype == torch.uint8
-    assert metadata["points3D_velocity"].shape == (num_points, 3)
     assert metadata["points3D_moving"].shape == (num_points,)
     moving = metadata["points3D_moving"] > 0.5
-    assert moving.any() and not metadata["points3D_velocity"][~moving].any()
+    rows = metadata["points3D_path_rows"]
+    assert moving.any() and (rows[~moving] == -1).all()
+    assert torch.equal(rows[moving], torch.arange(int(moving.sum()), dtype=rows.dtype))  # one path per moving point
+    assert metadata["path_offsets"].shape == (int(moving.sum()), len(metadata["path_times"]), 3)
+    assert metadata["path_offsets"].abs().amax() > 0  # the water travels
     assert metadata["num_frames"] == NUM_FRAMES
 
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 from nerfstudio.data.scene_box import SceneBox
+from model_fixtures import straight_path_metadata
 from plyfile import PlyData
 
 from mom_nerfstudio.export import export_sequence, export_time, scale_opacity_logits, sequence_times
@@ -25,9 +26,9 @@ def tiny_model(sh_degree: int = 0) -> Mom4dModel:
     metadata = {
         "points3D_xyz": XYZ.clone(),
         "points3D_rgb": RGB.clone(),
-        "points3D_velocity": VELOCITY.clone(),
         "points3D_moving": MOVING.clone(),
         "points3D_footprint": torch.full((XYZ.shape[0],), 0.01),
+        **straight_path_metadata(XYZ, VELOCITY, MOVING > 0, NUM_FRAMES),
         "num_frames": NUM_FRAMES,
     }
     config = Mom4dModelConfig(

@@ -6,6 +6,7 @@ import torch
 from dataparsers import looping
 from dataparsers.cameras import intrinsics_from_fov, unproject_depth_map
 from dataparsers.looping import Layer, LoopingView, MovingCloud, merge_layers, render_layer
+from dataparsers.motion_paths import trace_paths
 
 WIDTH, HEIGHT = 48, 32
 INTRINSICS = intrinsics_from_fov(WIDTH, HEIGHT, 60.0)
@@ -39,13 +40,23 @@ def texture() -> torch.Tensor:
     return torch.stack([wave, 1.0 - wave, torch.full_like(wave, 0.3)], dim=-1)
 
 
+def moving_cloud(points: torch.Tensor, velocity: torch.Tensor, moving: torch.Tensor) -> MovingCloud:
+    """The cloud with its moving points on straight paths along `velocity`."""
+    paths = trace_paths(points[moving], velocity[moving], None, NUM_FRAMES, "straight")
+    return MovingCloud(points=points, features=texture().reshape(-1, 3), moving=moving, paths=paths)
+
+
+def water_velocity(pixels_per_frame: float) -> torch.Tensor:
+    """The scene's velocities, the water moving right by `pixels_per_frame` in the input view."""
+    velocity = torch.zeros(HEIGHT * WIDTH, 3)
+    velocity[water_mask().reshape(-1), 0] = pixels_per_frame * WATER_DEPTH / INTRINSICS.fx
+    return velocity
+
+
 def water_cloud(pixels_per_frame: float) -> MovingCloud:
     """The scene's points, the water moving right by `pixels_per_frame` in the input view."""
     points = unproject_depth_map(scene_depth(), INTRINSICS)
-    moving = water_mask().reshape(-1)
-    velocity = torch.zeros_like(points)
-    velocity[moving, 0] = pixels_per_frame * WATER_DEPTH / INTRINSICS.fx
-    return MovingCloud(points=points, features=texture().reshape(-1, 3), velocity=velocity, moving=moving)
+    return moving_cloud(points, water_velocity(pixels_per_frame), water_mask().reshape(-1))
 
 
 def looping_view(pixels_per_frame: float) -> LoopingView:
@@ -142,8 +153,7 @@ def test_a_cloud_without_static_points_still_loops() -> None:
     points = unproject_depth_map(torch.full((HEIGHT, WIDTH), 3.0), INTRINSICS)
     velocity = torch.zeros_like(points)
     velocity[:, 1] = WATER_DEPTH / INTRINSICS.fy
-    cloud = MovingCloud(points, texture().reshape(-1, 3), velocity, torch.ones(points.shape[0], dtype=torch.bool))
-    view = LoopingView(cloud, IDENTITY, INTRINSICS, NUM_FRAMES)
+    view = LoopingView(moving_cloud(points, velocity, torch.ones(points.shape[0], dtype=torch.bool)), IDENTITY, INTRINSICS, NUM_FRAMES)
     assert torch.equal(view.frame_at(0.0).features, view.frame_at(float(NUM_FRAMES)).features)
     assert torch.allclose(view.frame(0).features, texture(), atol=1e-5)
 
@@ -152,7 +162,7 @@ def test_moving_part_is_displaced_by_whole_frames() -> None:
     cloud = water_cloud(1.0)
     points, features = cloud.moving_part(-2.0)
     moving = cloud.moving
-    assert torch.allclose(points, cloud.points[moving] - 2.0 * cloud.velocity[moving])
+    assert torch.allclose(points, cloud.points[moving] - 2.0 * water_velocity(1.0)[moving], atol=1e-6)
     assert torch.equal(features, cloud.features[moving])
     static_points, _ = cloud.static_part()
     assert torch.equal(static_points, cloud.points[~moving])

@@ -7,8 +7,8 @@ import torch
 from gsplat.strategy.ops import duplicate, split
 from model_fixtures import input_camera, seed_metadata, tiny_model
 
-from mom_nerfstudio.deformation import LoopingDeformationField
-from mom_nerfstudio.looping_prior import RenderLayer, blend_loop_renders, loop_terms
+from mom_nerfstudio.deformation import LoopingDeformationField, ViewContraction
+from dataparsers.loop import LoopTerm
 
 
 def training_model(**overrides):
@@ -56,40 +56,31 @@ def test_camera_with_a_time_that_is_not_a_number_renders_t0_with_a_warning(capsy
     assert "not a number" in capsys.readouterr().out
 
 
-def test_loop_terms_weights_and_offsets():
-    assert [(term.weight, term.frames) for term in loop_terms(0.0, 60)] == [(1.0, 0.0)]
-    forward, backward = loop_terms(0.25, 60)
-    assert (forward.weight, forward.frames) == (0.75, 15.0)
-    assert (backward.weight, backward.frames) == (0.25, -45.0)
-    assert forward.frames - backward.frames == 60
-
-
-def test_blend_fills_a_hole_of_one_render_with_the_other():
-    red = torch.tensor([1.0, 0.0, 0.0])
-    blue = torch.tensor([0.0, 0.0, 1.0])
-    alpha_a = torch.tensor([[[1.0], [0.0]]])
-    alpha_b = torch.tensor([[[1.0], [1.0]]])
-    layer_a = RenderLayer(premultiplied=alpha_a * red, alpha=alpha_a)
-    layer_b = RenderLayer(premultiplied=alpha_b * blue, alpha=alpha_b)
-    blended = blend_loop_renders([layer_a, layer_b], [0.75, 0.25])
-    assert torch.allclose(blended.premultiplied[0, 0], 0.75 * red + 0.25 * blue)
-    # Where the dominant render is empty the other one fills the pixel completely: no background shows.
-    assert torch.allclose(blended.premultiplied[0, 1], blue)
-    assert torch.allclose(blended.alpha, torch.ones_like(blended.alpha))
-
-
-def test_residual_deformation_loops_and_starts_at_zero():
-    field = LoopingDeformationField(torch.tensor([[-1.0, -1.0, -1.0], [1.0, 1.0, 1.0]]), 8, 8, 4, 8)
-    points = torch.rand(50, 3) * 2 - 1
+def test_residual_deformation_is_continuous_where_the_loop_closes_and_starts_at_zero():
+    points = torch.rand(50, 3) * 2 - 1 + torch.tensor([0.0, 4.0, 0.0])  # ahead of a camera at the origin (+y)
+    camera_to_world = torch.tensor([[1.0, 0, 0, 0], [0, 0, -1.0, 0], [0, 1.0, 0, 0], [0, 0, 0, 1.0]])
+    field = LoopingDeformationField(ViewContraction(camera_to_world, points), 8, 8, 4, 8)
     assert torch.count_nonzero(field(points, 0.3).means) == 0  # zero-initialised heads
     for head in (field.position_head, field.rotation_head, field.scale_head):
         torch.nn.init.normal_(head.weight)
     with torch.no_grad():
         for plane in field.encoding.plane_coefs:
             plane.normal_()
-    start = field(points, 0.0).means
-    assert torch.allclose(field(points, 1.0 - 1e-7).means, start, atol=1e-4)
+    start = field(points, 0.0).means  # the forward copy at t = 0
+    assert torch.allclose(field(points, -1e-7).means, start, atol=1e-4)  # the backward copy as t -> 1
     assert not torch.allclose(field(points, 0.5).means, start, atol=1e-3)
+
+
+def test_view_contraction_spans_the_points_in_image_coordinates_and_disparity():
+    camera_to_world = torch.tensor([[1.0, 0, 0, 0], [0, 0, -1.0, 0], [0, 1.0, 0, 0], [0, 0, 0, 1.0]])
+    near = torch.tensor([[0.0, 1.0, -0.2], [0.5, 2.0, -0.2]])
+    sky = torch.tensor([[10.0, 50.0, 5.0], [-10.0, 50.0, 5.0]])
+    contraction = ViewContraction(camera_to_world, torch.cat([near, sky]), margin=0.0)
+    coordinates = contraction(torch.cat([near, sky]))
+    assert coordinates.min() >= -1.0 - 1e-6 and coordinates.max() <= 1.0 + 1e-6
+    # Both sky points lie at one depth: one disparity; the nearest point has the largest disparity.
+    assert torch.isclose(coordinates[2, 2], coordinates[3, 2]) and coordinates[2, 2] == -1.0
+    assert coordinates[0, 2] == 1.0
 
 
 def test_residual_deformation_spares_static_gaussians():
@@ -99,7 +90,7 @@ def test_residual_deformation_spares_static_gaussians():
         for head in (model.deformation.position_head,):
             torch.nn.init.normal_(head.weight, std=0.1)
             torch.nn.init.normal_(head.bias, std=0.1)
-    moved = model.gaussians_at(0.3, frames=0.0)["means"]
+    moved = model.gaussians_at(LoopTerm(weight=1.0, frames=0.0, time_coordinate=0.3))["means"]
     static = model.motion_weights[:, 0] == 0
     assert torch.equal(moved[static], model.means[static])
     assert not torch.allclose(moved[~static], model.means[~static])
@@ -110,28 +101,28 @@ def _optimizers(params):
 
 
 @pytest.mark.parametrize("operation", ["duplicate", "split"])
-def test_densified_children_inherit_velocity_and_motion_weight(operation):
+def test_densified_children_inherit_path_and_motion_weight(operation):
     model = tiny_model()
     params = model.gauss_params
     parents = torch.zeros(params["means"].shape[0], dtype=torch.bool)
     parents[[0, 5, params["means"].shape[0] - 1]] = True  # two moving (left column), one static (right)
-    parent_velocity = params["velocities"][parents].detach().clone()
+    parent_rows = params["path_rows"][parents].detach().clone()
     parent_weight = params["motion_weights"][parents].detach().clone()
     state = {"grad2d": torch.zeros(parents.shape[0]), "count": torch.zeros(parents.shape[0])}
     count_before = parents.shape[0]
     if operation == "duplicate":
         duplicate(params, _optimizers(params), state, parents)
         children = slice(count_before, None)
-        children_velocity, children_weight = params["velocities"][children], params["motion_weights"][children]
+        children_rows, children_weight = params["path_rows"][children], params["motion_weights"][children]
     else:
         split(params, _optimizers(params), state, parents)
         # split removes the parents and appends two children for each.
-        children_velocity = params["velocities"][-2 * int(parents.sum()) :]
+        children_rows = params["path_rows"][-2 * int(parents.sum()) :]
         children_weight = params["motion_weights"][-2 * int(parents.sum()) :]
-        parent_velocity, parent_weight = parent_velocity.repeat(2, 1), parent_weight.repeat(2, 1)
-    assert torch.equal(children_velocity, parent_velocity)
+        parent_rows, parent_weight = parent_rows.repeat(2, 1), parent_weight.repeat(2, 1)
+    assert torch.equal(children_rows, parent_rows)
     assert torch.equal(children_weight, parent_weight)
-    assert parent_velocity.abs().sum() > 0  # the test covers moving parents
+    assert int((parent_rows >= 0).sum()) == 2 * (2 if operation == "split" else 1)  # moving parents are covered
 
 
 def test_confidence_becomes_loss_weights():
@@ -157,8 +148,8 @@ def test_holes_do_not_supervise():
 
 def test_checkpoint_of_an_older_model_gives_a_clear_error():
     model = tiny_model()
-    state = {key: value for key, value in model.state_dict().items() if "velocities" not in key}
-    with pytest.raises(RuntimeError, match="velocities.*Train the scene again"):
+    state = {key: value for key, value in model.state_dict().items() if "path_rows" not in key}
+    with pytest.raises(RuntimeError, match="path_rows.*Train the scene again"):
         tiny_model().load_state_dict(state)
 
 
@@ -171,12 +162,12 @@ def test_checkpoint_round_trip_resizes_gaussians():
     restored = tiny_model()
     restored.load_state_dict(trained.state_dict())
     assert restored.num_points == trained.num_points
-    assert torch.equal(restored.velocities, trained.velocities)
+    assert torch.equal(restored.path_rows, trained.path_rows)
 
 
 def test_seeds_without_motion_metadata_are_explained():
     metadata = seed_metadata()
-    del metadata["points3D_velocity"]
+    del metadata["path_offsets"]
     with pytest.raises(ValueError, match="mom4d-data"):
         tiny_model(metadata)
 

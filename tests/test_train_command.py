@@ -37,6 +37,9 @@ def test_bad_input_fails_while_parsing(
     assert not any(tmp_path.iterdir())  # no run folder
 
 
-def test_a_good_photo_parses() -> None:
+def test_a_good_photo_parses_and_names_the_experiment() -> None:
     config = parse_train_command(["mom4d", "--data", str(EXAMPLE)])
     assert config.data == EXAMPLE
+    config.pipeline.datamanager.data = config.data  # as ns-train's main does with its --data alias
+    config.set_experiment_name()
+    assert config.experiment_name == "forest_stream"  # the photo's name, not its folder's ("examples")

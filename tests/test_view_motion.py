@@ -15,7 +15,7 @@ from dataparsers.cameras import (
     transform_points,
     unproject_pixels,
 )
-from dataparsers.motion_3d import lift_flow_at_constant_depth
+from dataparsers.motion_lift import lift_motion
 from dataparsers.motion_field import dense_hint_field
 from dataparsers.view_motion import hint_field_in_view, project_hints, projected_point_motion, sample_depth
 
@@ -52,7 +52,7 @@ def depth_under(pixels: torch.Tensor, depth: torch.Tensor) -> torch.Tensor:
 
 
 def test_hints_in_the_identity_view_are_unchanged() -> None:
-    starts, velocities, in_front = project_hints(STARTS, VELOCITIES, ramp_depth(), INTRINSICS, IDENTITY)
+    starts, velocities, in_front = project_hints(STARTS, VELOCITIES, ramp_depth(), INTRINSICS, IDENTITY, lift="constant-depth")
     assert torch.allclose(starts, STARTS, atol=1e-4)
     assert torch.allclose(velocities, VELOCITIES, atol=1e-4)
     assert in_front.all()
@@ -62,7 +62,7 @@ def test_hint_starts_land_where_their_scene_point_appears() -> None:
     depth = ramp_depth()
     start_depth = depth_under(STARTS, depth)
     for view in (YAW_VIEW, ORBIT_VIEW):
-        starts, _, _ = project_hints(STARTS, VELOCITIES, depth, INTRINSICS, view)
+        starts, _, _ = project_hints(STARTS, VELOCITIES, depth, INTRINSICS, view, lift="constant-depth")
         assert torch.allclose(starts, project_pixel_to_view(STARTS, start_depth, view), atol=1e-3)
 
 
@@ -71,7 +71,7 @@ def test_a_hint_takes_the_depth_of_the_pixel_it_lies_in() -> None:
     depth = torch.full((HEIGHT, WIDTH), 2.0)
     depth[:, 41:] = 8.0
     start = torch.tensor([[40.7, 30.0]])
-    starts, _, _ = project_hints(start, torch.tensor([[0.5, 0.0]]), depth, INTRINSICS, ORBIT_VIEW)
+    starts, _, _ = project_hints(start, torch.tensor([[0.5, 0.0]]), depth, INTRINSICS, ORBIT_VIEW, lift="constant-depth")
     assert torch.allclose(starts, project_pixel_to_view(start, torch.tensor([8.0]), ORBIT_VIEW), atol=1e-3)
 
 
@@ -80,7 +80,7 @@ def test_velocity_in_a_turned_view_matches_a_finite_difference_projection() -> N
     slow = 0.1 * VELOCITIES
     depth = ramp_depth()
     start_depth = depth_under(STARTS, depth)
-    _, velocities, in_front = project_hints(STARTS, slow, depth, INTRINSICS, YAW_VIEW)
+    _, velocities, in_front = project_hints(STARTS, slow, depth, INTRINSICS, YAW_VIEW, lift="constant-depth")
     step = 1e-3
     points = unproject_pixels(STARTS.double() + 0.5, start_depth.double(), INTRINSICS)
     moved = unproject_pixels(STARTS.double() + 0.5 + step * slow.double(), start_depth.double(), INTRINSICS)
@@ -95,28 +95,28 @@ def test_velocity_in_a_turned_view_matches_a_finite_difference_projection() -> N
 
 def test_hints_behind_the_camera_are_flagged_and_ignored() -> None:
     turned_around = torch.linalg.inv(look_around_pose(180.0, 0.0))
-    _, _, in_front = project_hints(STARTS, VELOCITIES, ramp_depth(), INTRINSICS, turned_around)
+    _, _, in_front = project_hints(STARTS, VELOCITIES, ramp_depth(), INTRINSICS, turned_around, lift="constant-depth")
     assert not in_front.any()
     mask = np.ones((HEIGHT, WIDTH), bool)
-    field = hint_field_in_view(mask, STARTS, VELOCITIES, ramp_depth(), INTRINSICS, turned_around, sigma=None)
+    field = hint_field_in_view(mask, STARTS, VELOCITIES, ramp_depth(), INTRINSICS, turned_around, sigma=None, lift="constant-depth")
     assert not field.any()
 
 
 def test_hint_field_in_view_is_nonzero_only_inside_the_mask() -> None:
     mask = np.zeros((HEIGHT, WIDTH), bool)
     mask[35:60, 10:80] = True
-    field = hint_field_in_view(mask, STARTS[:1], VELOCITIES[:1], ramp_depth(), INTRINSICS, YAW_VIEW, sigma=None)
+    field = hint_field_in_view(mask, STARTS[:1], VELOCITIES[:1], ramp_depth(), INTRINSICS, YAW_VIEW, sigma=None, lift="constant-depth")
     assert field.shape == (HEIGHT, WIDTH, 2) and field.dtype == np.float32
     assert not field[~mask].any()
     # One hint: every masked pixel moves with its projected velocity.
-    _, velocities, _ = project_hints(STARTS[:1], VELOCITIES[:1], ramp_depth(), INTRINSICS, YAW_VIEW)
+    _, velocities, _ = project_hints(STARTS[:1], VELOCITIES[:1], ramp_depth(), INTRINSICS, YAW_VIEW, lift="constant-depth")
     assert np.allclose(field[mask], velocities[0].numpy(), atol=1e-5)
 
 
 def test_hint_field_in_the_identity_view_is_the_input_hint_field() -> None:
     mask = np.zeros((HEIGHT, WIDTH), bool)
     mask[20:60, 5:90] = True
-    field = hint_field_in_view(mask, STARTS, VELOCITIES, ramp_depth(), INTRINSICS, IDENTITY, sigma=15.0)
+    field = hint_field_in_view(mask, STARTS, VELOCITIES, ramp_depth(), INTRINSICS, IDENTITY, sigma=15.0, lift="constant-depth")
     expected = dense_hint_field(mask, STARTS.numpy(), VELOCITIES.numpy(), sigma=15.0)
     assert np.allclose(field, expected, atol=1e-4)
 
@@ -125,7 +125,7 @@ def test_point_motion_in_the_identity_view_is_the_lifted_flow() -> None:
     pixels = torch.tensor([[10.5, 20.5], [50.5, 40.5], [80.5, 5.5]])
     points = unproject_pixels(pixels, torch.tensor([2.0, 4.0, 7.0]), INTRINSICS)
     flow = torch.tensor([[1.0, 0.0], [-0.5, 0.25], [0.0, 2.0]])
-    velocity = lift_flow_at_constant_depth(points, flow, INTRINSICS)
+    velocity = lift_motion(pixels, flow, points[:, 2], INTRINSICS, "constant-depth")
     assert torch.allclose(projected_point_motion(points, velocity, INTRINSICS, IDENTITY), flow, atol=1e-4)
 
 
