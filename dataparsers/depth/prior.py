@@ -40,7 +40,7 @@ class LandscapeDepthPrior:
     """Depth of the backdrop above the horizon, relative to the bottom row at depth 1."""
     texture_size: float = 0.04
     """Image detail smaller than this fraction of the long side is texture: it never shapes the depth."""
-    edge_radius: float = 0.03
+    edge_radius: float = 0.05
     """Radius of the windows of the edge-aware depth filter, as a fraction of the long side."""
     edge_eps: float = 0.003
     """Regulariser of that filter: colour variances well below it are too weak to place a depth edge."""
