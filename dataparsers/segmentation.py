@@ -71,13 +71,13 @@ def detect_sky(rgb: np.ndarray) -> np.ndarray:
     """Find the sky: in each column, what lies above the ground and the pale textured relief standing on it.
 
     Scanning down a column, the ground starts at the first long run of pixels that do not have a sky's colour
-    (trees, grass, dark rock) or are much darker than the top of the column (hazy mountains); thin interruptions (a bird, a wire, a cloud's shadow) stay inside the sky. Pale
-    relief can have a sky's colour (a grey ridge under an overcast sky, snowy peaks): the densely textured pixels
-    stacked directly on top of the ground are relief too. Everything above is sky, clouds included, however
-    textured they are. What lies below a solid structure is never sky, so fog or haze below a faint tree line or
-    shore stays out; and a column's sky never reaches far below its neighbours' (a pale band of fog seen through
-    a gap in the skyline is not sky). The coarse mask found on the analysis copy is snapped to the image's edges
-    at full resolution. Smooth pale ground that touches the sky with no structure in between (a snowfield, fog
+    (trees, grass, dark rock) or are much darker than the top of the column (hazy mountains); thin interruptions
+    (a bird, a wire, a cloud's shadow) stay inside the sky. Pale relief can have a sky's colour (a grey ridge under
+    an overcast sky, snowy peaks): the densely textured pixels stacked directly on top of the ground are relief
+    too. Everything above is sky, clouds included, however textured they are. What lies below a solid structure
+    is never sky, so fog or haze below a faint tree line or shore stays out; and a column's sky never reaches far
+    below its neighbours' (a pale band of fog seen through a gap in the skyline is not sky). The coarse mask found
+    on the analysis copy is snapped to the image's edges at full resolution. Smooth pale ground that touches the sky with no structure in between (a snowfield, fog
     with nothing visible in it) cannot be told from the sky and is taken as sky.
 
     Args:
@@ -147,12 +147,13 @@ def detect_water(rgb: np.ndarray, sky: np.ndarray) -> np.ndarray:
 def find_water(rgb: np.ndarray, sky: np.ndarray) -> WaterSearch:
     """Find water a landscape photo shows, keeping only regions whose colour, texture and place all say water.
 
-    Candidates are cool pixels (bluer than red, and bluer than the photo's land) below the sky and below
-    the horizon (`dataparsers.horizon`; only when the photo shows sky), where they are dense. A candidate region is water when most of it is textured (ripples, foam, reflections)
-    and its texture is streaked along the horizontal, as ripples are on a surface seen at a grazing angle.
-    Regions that fail a test are doubtful: a smooth one may be calm water, fog, a road or a slab; an evenly
-    textured one rock or foliage. Wood, earth and sunlit rock are warm and never candidates. Dark or coloured
-    water (a green lake) and water with no texture are missed: they stay still.
+    Candidates are cool pixels (bluer than red, and bluer than the photo's land) below the sky and, when the
+    photo shows sky, below the horizon (`dataparsers.horizon`), where they are dense. A candidate region is water
+    when most of it is textured (ripples, foam, reflections) and its texture is streaked along the horizontal, as
+    ripples are on a surface seen at a grazing angle. Regions that fail a test are doubtful: a smooth or hazy one
+    may be calm water, fog, distant haze, a road or a slab; an evenly textured one rock or foliage. Wood, earth
+    and grey rock are not cooler than the land and never candidates. Dark or coloured water (a green lake) and
+    water with no texture are missed: they stay still.
 
     Args:
         rgb: HxWx3 float32 RGB image in [0, 1].
@@ -373,7 +374,3 @@ def _near_boundary(mask: np.ndarray, radius: float) -> np.ndarray:
 
 def _open(mask: np.ndarray, size: int) -> np.ndarray:
     return cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_OPEN, _ellipse(size)).astype(bool)
-
-
-def _close(mask: np.ndarray, size: int) -> np.ndarray:
-    return cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_CLOSE, _ellipse(size)).astype(bool)

@@ -211,8 +211,8 @@ def _planks_stain_and_grass(height: int = 192, width: int = 256) -> tuple[np.nda
     rgb[dark_plank] = (0.25, 0.18, 0.12)
     stain = (rows - 150) ** 2 / 15**2 + (cols - 40) ** 2 / 25**2 < 1
     rgb[stain] *= 0.35
-    horizon = horizon_row(sky)
-    true_depth = normalize_depth(1.0 / ground_disparity(height, width, horizon, LandscapeDepthPrior().backdrop_depth), sky)
+    plane = ground_disparity(height, width, horizon_row(sky), LandscapeDepthPrior().backdrop_depth)
+    true_depth = normalize_depth(1.0 / plane, sky)
     return np.clip(rgb, 0.0, 1.0), sky, true_depth
 
 
@@ -230,7 +230,8 @@ def test_texture_copy_sees_a_prior_that_follows_the_planks():
     grey = rgb.mean(axis=2)
     copying = true_depth * (1.0 + 0.1 * (grey - grey[~sky].mean()))  # bright planks 3 % farther, dark 3 % nearer
     copying[sky] = SKY_DEPTH
-    assert texture_copy(copying, true_depth, ~sky, rgb) > 5 * texture_copy(LandscapeDepthPrior().estimate(rgb, sky), true_depth, ~sky, rgb)
+    prior = LandscapeDepthPrior().estimate(rgb, sky)
+    assert texture_copy(copying, true_depth, ~sky, rgb) > 5 * texture_copy(prior, true_depth, ~sky, rgb)
 
 
 def test_prior_keeps_the_depth_edge_where_a_mountain_meets_the_ground():

@@ -341,7 +341,7 @@ def test_automatic_default_moves_the_sky_and_the_water_of_the_tiny_landscape(lan
     water_rows = slice(landscape.water_top_row + 2, None)
     assert motion.mask[: landscape.horizon_row - 2].all() and motion.mask[water_rows].mean() > 0.9
     assert not motion.mask[landscape.horizon_row + 2 : landscape.water_top_row - 2].any()  # the grass stays
-    columns, rows = motion.hint_starts.astype(int).T
+    rows = motion.hint_starts[:, 1].astype(int)
     in_water = rows >= landscape.water_top_row
     assert in_water.any() and np.all(motion.hint_velocities[in_water, 0] == 0.0)
     assert np.all(motion.hint_velocities[in_water, 1] > 0.0)  # water flows down the image

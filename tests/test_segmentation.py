@@ -1,7 +1,6 @@
 import time
 
 import numpy as np
-
 import pytest
 
 from dataparsers.segmentation import detect_sky, detect_water, find_water

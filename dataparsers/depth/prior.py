@@ -10,9 +10,10 @@ lower, where a camera tilted slightly down would see it.
 That geometry knows nothing of the image. The image's structure may then bend it, but its texture may not: the
 photo is first cleared of everything smaller than a few percent of its size (a rolling guidance filter wipes
 out planks, stripes, stains, grass and ripples, and restores the edges of what is larger), and the disparity is
-filtered edge-aware, guided by that cleared image, in small windows and with a large regulariser. Where a large
-region meets another of a clearly different colour at a different height (a meadow below a tree line, the foot
-of a mountain), the disparity steps at their border; inside a region it keeps the plane's smooth ramp. The sky
+filtered edge-aware, guided by that cleared image, in windows of a few percent of the image. Where a large region
+meets another of a different colour at a different height (a meadow below a tree line, the foot of a mountain),
+the disparity steps at their border; inside a region, where the cleared image is flat, it keeps the plane's
+smooth ramp. The sky
 takes no part in the filtering and is set back to SKY_DEPTH afterwards, so neither side of the sky line bleeds
 into the other. The work is done on a copy of DEPTH_LONG_SIDE pixels and the disparity enlarged back, which
 keeps the prior well under a second at 1024 px.
