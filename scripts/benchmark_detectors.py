@@ -141,7 +141,7 @@ def main(benchmark: BenchmarkDetectors) -> None:
     run = {
         "hardware": hardware(),
         "benchmark_commit": commit(),
-        "code": str(code_root),
+        "code": str(benchmark.code) if benchmark.code is not None else "this checkout",
         "code_commit": commit(code_root),
         "date": time.strftime("%Y-%m-%d"),
         "width": benchmark.width,
