@@ -6,6 +6,9 @@ the same edge. All window sums are box filters, so the cost does not depend on t
 
 An optional per-pixel weight turns every window mean into a weighted mean: pixels of weight 0 take no part in the
 fits, so a masked region (the sky, say) cannot leak into its surroundings.
+
+`rolling_guidance` iterates the filter to clear an image of its texture while keeping the edges of its larger
+structures, so that the cleared image can guide another filter without handing it the texture.
 """
 
 import cv2

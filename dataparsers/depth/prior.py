@@ -13,10 +13,11 @@ out planks, stripes, stains, grass and ripples, and restores the edges of what i
 filtered edge-aware, guided by that cleared image, in windows of a few percent of the image. Where a large region
 meets another of a different colour at a different height (a meadow below a tree line, the foot of a mountain),
 the disparity steps at their border; inside a region, where the cleared image is flat, it keeps the plane's
-smooth ramp. The sky
-takes no part in the filtering and is set back to SKY_DEPTH afterwards, so neither side of the sky line bleeds
-into the other. The work is done on a copy of DEPTH_LONG_SIDE pixels and the disparity enlarged back, which
-keeps the prior well under a second at 1024 px.
+smooth ramp. The sky takes no part in the filtering and is set back to SKY_DEPTH afterwards, so neither side of
+the sky line bleeds into the other. The work is done on a copy of DEPTH_LONG_SIDE pixels and the disparity
+enlarged back, which keeps the prior well under a second at 1024 px.
+
+The horizon assumes mom4d's default field of view: the prior is not told the one the user chose.
 """
 
 from dataclasses import dataclass
