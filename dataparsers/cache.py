@@ -2,7 +2,9 @@
 
 Each stage's result is stored under a key made from the image's content and every option that affects the
 stage (upstream stages' keys included), so a change of option recomputes exactly the stages it touches.
-Writes are atomic: an interrupted run leaves either no entry or a complete one, never one that later loads.
+Writes are atomic: an interrupted run leaves either no entry or a complete one, never one that later loads; what
+an interrupted run leaves half-written is removed by the next run. A result holding NaN or infinite numbers is
+never cached: it would fail every later run that reuses it.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from dataparsers.atomic import atomic_file, atomic_folder
+from dataparsers.atomic import atomic_file, atomic_folder, remove_stale_partials
 from dataparsers.errors import Mom4dInputError
 from dataparsers.log import logger
 
@@ -41,8 +43,15 @@ class StageCache:
         self.force = force
         self._recomputed: set[Path] = set()
         self._check_writable()
+        remove_stale_partials(self.folder)
 
     def _check_writable(self) -> None:
+        existing = next(path for path in (self.folder, *self.folder.parents) if path.exists())
+        if not existing.is_dir():
+            where = "is a file" if existing == self.folder else f"lies under {existing}, which is a file"
+            raise Mom4dInputError(
+                f"The cache folder {self.folder} {where}, not a folder. Choose a folder with --cache-dir."
+            )
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             with atomic_file(self.folder / ".write-test") as probe:
@@ -75,6 +84,8 @@ class StageCache:
             except (OSError, EOFError, ValueError, zipfile.BadZipFile) as error:  # EOFError: an empty file
                 logger.warning("Cached %s at %s is unreadable (%s); recomputing it.", stage, path, error)
         arrays = compute()
+        for name, array in arrays.items():
+            _check_finite(stage, name, array)
         with atomic_file(path) as temporary:
             with open(temporary, "wb") as handle:
                 np.savez(handle, **arrays)
@@ -87,9 +98,42 @@ class StageCache:
         if self._must_compute(path):
             with atomic_folder(path) as temporary:
                 build(temporary)
+                _check_folder_finite(stage, temporary)
             self._recomputed.add(path)
         return path
 
     def has_folder(self, stage: str, key: str) -> bool:
         """Whether a complete folder of `stage` under `key` exists and would be reused."""
         return not self._must_compute(self.folder / f"{stage}-{key}")
+
+
+def _check_finite(stage: str, name: str, array: np.ndarray) -> None:
+    """Raise when a floating-point result of `stage` holds NaN or infinite values."""
+    array = np.asarray(array)
+    if np.issubdtype(array.dtype, np.floating):
+        _refuse_non_finite(stage, name, int(array.size - np.count_nonzero(np.isfinite(array))))
+
+
+def _check_folder_finite(stage: str, folder: Path) -> None:
+    """Raise when an array (`.npy`, `.npz`) or a JSON number in the folder built for `stage` is not finite."""
+    for path in sorted(folder.rglob("*")):
+        relative = str(path.relative_to(folder))
+        if path.suffix == ".npz":
+            with np.load(path, allow_pickle=False) as stored:
+                for name in stored.files:
+                    _check_finite(stage, f"{relative}:{name}", stored[name])
+        elif path.suffix == ".npy":
+            _check_finite(stage, relative, np.load(path, allow_pickle=False))
+        elif path.suffix == ".json":
+            # Python writes NaN and infinities as the non-standard JSON words NaN, Infinity and -Infinity.
+            words: list[str] = []
+            json.loads(path.read_text(), parse_constant=words.append)
+            _refuse_non_finite(stage, relative, len(words))
+
+
+def _refuse_non_finite(stage: str, name: str, count: int) -> None:
+    if count:
+        raise Mom4dInputError(
+            f"The {stage} stage computed {count} NaN or infinite value(s) in {name}, so nothing was cached; "
+            "check the inputs it depends on (the photo's depth and motion options and files)."
+        )

@@ -3,6 +3,8 @@
 Writes `depth.png`, `motion.png` (the input view's motion as a colour wheel over the photo), `views.jpg` (a
 contact sheet of the 25 views), `loop.mp4` (the input view's looping video; a gif where mp4 cannot be
 written), `summary.json`, and `dataset/`: the frames as a nerfstudio `transforms.json` with a time per frame.
+The previews are built in a temporary folder beside the output folder and moved into place when complete, so an
+interrupted run leaves no half-written output (and the next run removes what it left).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import cv2
 import numpy as np
@@ -20,6 +22,7 @@ import tyro
 from rich.console import Console
 from rich.markup import escape
 
+from dataparsers.atomic import atomic_folder, remove_stale_partials
 from dataparsers.config import SynthesisConfig
 from dataparsers.errors import Mom4dInputError
 from dataparsers.log import logger, setup_logging
@@ -27,6 +30,17 @@ from dataparsers.previews import colorize_depth, contact_sheet, motion_overlay, 
 from dataparsers.synthesis import SceneSynthesis, SynthesizedDataset
 
 PREVIEW_FPS = 30.0
+
+PREVIEW_NAMES = frozenset({"depth.png", "motion.png", "views.jpg", "loop.mp4", "loop.gif", "summary.json", "dataset"})
+"""What `write_previews` may write; --overwrite replaces only an output folder that holds nothing else."""
+
+Command = TypeVar("Command")
+
+
+def parse_command_line(command_type: type[Command], args: list[str] | None = None) -> Command:
+    """Parse a mom4d command's arguments (`sys.argv` by default) the way `ns-train` does: booleans are written
+    `--flag True` or `--flag False`."""
+    return tyro.cli(command_type, args=args, config=(tyro.conf.FlagConversionOff,))
 
 
 @dataclass
@@ -36,19 +50,28 @@ class SynthesizeCommand:
     image: tyro.conf.Positional[Path]
     """The landscape photo."""
     output: Annotated[Path, tyro.conf.arg(aliases=["-o"])] = Path("outputs/preview")
-    """Folder for the previews and the dataset; it must be empty or new unless --overwrite is given."""
+    """Folder for the previews and the dataset; it must be empty or new unless --overwrite True is given."""
     overwrite: bool = False
-    """Replace the previews in a non-empty output folder."""
+    """Replace an output folder of earlier previews, once the new ones are complete."""
     synthesis: Annotated[SynthesisConfig, tyro.conf.arg(name="")] = field(default_factory=SynthesisConfig)
 
 
 def _check_output_folder(output: Path, overwrite: bool) -> None:
     if output.exists() and not output.is_dir():
         raise Mom4dInputError(f"The output {output} is a file, not a folder. Choose a folder with -o.")
-    if output.exists() and any(output.iterdir()) and not overwrite:
+    if not output.exists() or not any(output.iterdir()):
+        return
+    if not overwrite:
         raise Mom4dInputError(
             f"The output folder {output} is not empty; nothing was written. "
-            "Choose another folder with -o, or pass --overwrite to replace the previews."
+            "Choose another folder with -o, or pass --overwrite True to replace the previews."
+        )
+    others = sorted(entry.name for entry in output.iterdir() if entry.name not in PREVIEW_NAMES)
+    if others:
+        shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
+        raise Mom4dInputError(
+            f"The output folder {output} holds {shown} besides previews, and --overwrite True replaces the whole "
+            "folder; nothing was written. Choose another folder with -o."
         )
 
 
@@ -61,7 +84,7 @@ def _input_view_frames(dataset: SynthesizedDataset) -> list[np.ndarray]:
 
 
 def write_previews(synthesis: SceneSynthesis, dataset: SynthesizedDataset, output: Path) -> dict[str, Path]:
-    """Write the previews of a synthesised photo into `output`; returns what was written."""
+    """Write the previews of a synthesised photo into the empty folder `output`; returns what was written."""
     written = {
         "depth": write_image(output / "depth.png", colorize_depth(synthesis.depth)),
         "motion": write_image(
@@ -75,8 +98,6 @@ def write_previews(synthesis: SceneSynthesis, dataset: SynthesizedDataset, outpu
     )
     written["loop"] = write_video(output / "loop.mp4", _input_view_frames(dataset), fps=PREVIEW_FPS)
     dataset_copy = output / "dataset"
-    if dataset_copy.exists():
-        shutil.rmtree(dataset_copy)
     shutil.copytree(dataset.folder, dataset_copy)
     written["dataset"] = dataset_copy / "transforms.json"
     summary = {
@@ -95,18 +116,21 @@ def write_previews(synthesis: SceneSynthesis, dataset: SynthesizedDataset, outpu
 def main(command: SynthesizeCommand) -> None:
     """Run the synthesis and write the previews."""
     setup_logging()
-    _check_output_folder(command.output, command.overwrite)
+    output = command.output
+    _check_output_folder(output, command.overwrite)
     synthesis = SceneSynthesis(command.image, command.synthesis)
     dataset = synthesis.dataset()
-    command.output.mkdir(parents=True, exist_ok=True)
-    written = write_previews(synthesis, dataset, command.output)
+    target = output.absolute()  # a named folder even for "." or "..", so that it can be built beside its place
+    remove_stale_partials(target.parent, target.name)
+    with atomic_folder(target) as building:
+        written = write_previews(synthesis, dataset, building)
     for name, path in written.items():
-        logger.info("%-8s %s", name, path)
+        logger.info("%-8s %s", name, output / path.relative_to(building))
 
 
 def entrypoint() -> None:
     """Console entry point of `mom4d-synthesize`."""
-    command = tyro.cli(SynthesizeCommand)
+    command = parse_command_line(SynthesizeCommand)
     try:
         main(command)
     except Mom4dInputError as error:

@@ -6,6 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Optional
 
+from dataparsers.errors import Mom4dInputError
+from dataparsers.image_io import MIN_IMAGE_SIZE
+
 DEFAULT_INPAINT_PROMPT = "a photograph of a natural landscape, seamless continuation of the scene, realistic, detailed"
 DEFAULT_INPAINT_NEGATIVE_PROMPT = "text, watermark, signature, frame, border, people, blurry, distorted, collage"
 DEFAULT_INPAINT_STEPS = 30
@@ -60,7 +63,7 @@ class SynthesisConfig:
     flow: Optional[Path] = None
     """Dense motion of the photo as an .npy HxWx2 array in pixels per frame (from any optical-flow estimator)."""
     hint_frames: float = 50.0
-    """An arrow of length L pixels means L / hint_frames pixels per frame at the photo's resolution."""
+    """An arrow of length L pixels means L / (this number) pixels per frame at the photo's resolution."""
     hint_sigma: Optional[float] = None
     """Width in working pixels of each hint's influence; default: chosen from the image size and hint count."""
     num_frames: int = 60
@@ -76,3 +79,24 @@ class SynthesisConfig:
     """Recompute every stage instead of reusing the cache."""
     device: Literal["auto", "cpu", "cuda"] = "auto"
     """Device for the synthesis; 'auto' uses a GPU when there is one."""
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Refuse option values that cannot work, naming the option as it is typed on the command line."""
+        if self.max_resolution < MIN_IMAGE_SIZE:
+            raise Mom4dInputError(f"--max-resolution is {self.max_resolution}; set it to {MIN_IMAGE_SIZE} pixels or more.")
+        if not 1.0 <= self.fov_degrees <= 170.0:
+            raise Mom4dInputError(f"--fov-degrees is {self.fov_degrees}; a field of view must lie between 1 and 170 degrees.")
+        if self.num_frames < 2:
+            raise Mom4dInputError(f"--num-frames is {self.num_frames}; a loop needs at least 2 frames.")
+        if not self.hint_frames > 0:
+            raise Mom4dInputError(
+                f"--hint-frames is {self.hint_frames}; it must be positive (an arrow of length L moves L / hint-frames "
+                "pixels per frame)."
+            )
+        if self.hint_sigma is not None and not self.hint_sigma > 0:
+            raise Mom4dInputError(f"--hint-sigma is {self.hint_sigma}; it must be positive (pixels), or left unset.")
+        if self.inpaint_steps < 1:
+            raise Mom4dInputError(f"--inpaint-steps is {self.inpaint_steps}; Stable Diffusion needs at least 1 step.")

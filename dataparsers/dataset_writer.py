@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from dataparsers.cameras import Intrinsics
+from dataparsers.ply import write_point_ply
 
 INPAINTED_LEVEL = 128
 OBSERVED_LEVEL = 255
@@ -119,7 +120,7 @@ class DatasetWriter:
             np.savez(handle, **points)
         with open(self.folder / "depths.npz", "wb") as handle:
             np.savez(handle, **self.depths)
-        write_ply(self.folder / "points3D.ply", points["xyz"], points["rgb"])
+        write_point_ply(self.folder / "points3D.ply", points["xyz"], points["rgb"])
         transforms = {
             "camera_model": "OPENCV",
             "fl_x": self.intrinsics.fx,
@@ -134,20 +135,3 @@ class DatasetWriter:
         }
         (self.folder / "transforms.json").write_text(json.dumps(transforms, indent=1))
 
-
-def write_ply(path: Path, xyz: np.ndarray, rgb: np.ndarray) -> None:
-    """A binary little-endian PLY of coloured points (float32 xyz, uint8 rgb)."""
-    vertices = np.empty(
-        xyz.shape[0], dtype=[("x", "<f4"), ("y", "<f4"), ("z", "<f4"), ("red", "u1"), ("green", "u1"), ("blue", "u1")]
-    )
-    vertices["x"], vertices["y"], vertices["z"] = xyz[:, 0], xyz[:, 1], xyz[:, 2]
-    vertices["red"], vertices["green"], vertices["blue"] = rgb[:, 0], rgb[:, 1], rgb[:, 2]
-    header = (
-        "ply\nformat binary_little_endian 1.0\n"
-        f"element vertex {xyz.shape[0]}\n"
-        "property float x\nproperty float y\nproperty float z\n"
-        "property uchar red\nproperty uchar green\nproperty uchar blue\nend_header\n"
-    )
-    with open(path, "wb") as handle:
-        handle.write(header.encode("ascii"))
-        handle.write(vertices.tobytes())

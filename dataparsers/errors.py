@@ -4,5 +4,9 @@ They are caught at the command-line boundary and printed as one clear message, w
 """
 
 
-class Mom4dInputError(Exception):
-    """A bad input: the message names the input and says what to do about it."""
+class Mom4dInputError(ValueError):
+    """A bad input: the message names the input and says what to do about it.
+
+    A ValueError, so that tyro reports one raised while it builds a config from the command line (in a config's
+    `__post_init__`) as a one-line usage error, before nerfstudio prints the config or creates a run folder.
+    """

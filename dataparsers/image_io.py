@@ -16,6 +16,9 @@ from dataparsers.log import logger
 MIN_IMAGE_SIZE = 32
 """The smallest accepted side, in pixels, of both the file and the working image."""
 
+OPAQUE_ALPHA = 0.5
+"""A pixel whose alpha (in [0, 1], at the working resolution) exceeds this is opaque; the others are transparent."""
+
 AlphaMode = Literal["white", "mask"]
 
 
@@ -25,8 +28,10 @@ class LoadedImage:
 
     rgb: np.ndarray
     """float32 HxWx3 in [0, 1], at the working resolution."""
-    opacity_mask: np.ndarray | None
-    """bool HxW, True where the input was opaque; only for input with alpha loaded in "mask" mode."""
+    transparent: np.ndarray | None
+    """bool HxW, True where the input was transparent (in either alpha mode); None for input without alpha."""
+    alpha_mode: AlphaMode
+    """How transparency was handled: composited on white, or kept as an opacity mask."""
     original_size: tuple[int, int]
     """(height, width) of the file after EXIF orientation."""
     scale: float
@@ -34,19 +39,25 @@ class LoadedImage:
     content_hash: str
     """sha256 hex digest of the file's bytes."""
 
+    @property
+    def opacity_mask(self) -> np.ndarray | None:
+        """bool HxW, True where the input was opaque; only for input with alpha loaded in "mask" mode."""
+        if self.transparent is None or self.alpha_mode != "mask":
+            return None
+        return ~self.transparent
+
 
 def load_image(path: Path, max_resolution: int = 1024, alpha_mode: AlphaMode = "white") -> LoadedImage:
     """Load a jpg/png/webp/tiff photo as float RGB, upright, shrunk so that its long side is <= `max_resolution`.
 
     Grey, palette, 16-bit and CMYK images become RGB in [0, 1]. Transparency is composited on white
     (`alpha_mode="white"`) or kept aside as an opacity mask (`alpha_mode="mask"`). Raises Mom4dInputError when
-    the file is missing, not an image, damaged or too small, or `max_resolution` is below MIN_IMAGE_SIZE.
+    the file is missing, not an image, damaged or too small (`max_resolution` is checked with the other options by
+    `SynthesisConfig.validate`).
     """
     path = Path(path)
-    if max_resolution < MIN_IMAGE_SIZE:
-        raise Mom4dInputError(f"max_resolution is {max_resolution}; set it to {MIN_IMAGE_SIZE} pixels or more.")
     if alpha_mode not in ("white", "mask"):
-        raise Mom4dInputError(f"alpha_mode {alpha_mode!r} is not known; use 'white' or 'mask'.")
+        raise Mom4dInputError(f"--alpha-mode {alpha_mode!r} is not known; use 'white' or 'mask'.")
     data = _read_bytes(path)
     image = _decode(path, data)
     original_size = (image.height, image.width)
@@ -57,21 +68,30 @@ def load_image(path: Path, max_resolution: int = 1024, alpha_mode: AlphaMode = "
         )
     rgb, alpha = _to_float_rgb_and_alpha(path, image)
     rgb, alpha, scale = _shrink(path, rgb, alpha, max_resolution)
-    rgb, opacity_mask = _apply_alpha(path, rgb, alpha, alpha_mode)
+    rgb = _apply_alpha(path, rgb, alpha, alpha_mode)
     return LoadedImage(
         rgb=np.ascontiguousarray(np.clip(rgb, 0.0, 1.0), dtype=np.float32),
-        opacity_mask=opacity_mask,
+        transparent=None if alpha is None else alpha <= OPAQUE_ALPHA,
+        alpha_mode=alpha_mode,
         original_size=original_size,
         scale=scale,
         content_hash=hashlib.sha256(data).hexdigest(),
     )
 
 
-def _read_bytes(path: Path) -> bytes:
+def check_photo_path(path: Path, name: str = "Image") -> None:
+    """Raise Mom4dInputError unless `path` names an existing file (whether it is an image is checked on loading).
+
+    `name` introduces the path in the message: "Image", or the option that gave it ("--data").
+    """
     if not path.exists():
-        raise Mom4dInputError(f"Image {path} does not exist; check the path of the input photo.")
+        raise Mom4dInputError(f"{name} {path} does not exist; check the path of the input photo.")
     if path.is_dir():
-        raise Mom4dInputError(f"Image {path} is a directory; pass the path of a photo file (jpg, png, webp, tiff).")
+        raise Mom4dInputError(f"{name} {path} is a directory; pass the path of a photo file (jpg, png, webp, tiff).")
+
+
+def _read_bytes(path: Path) -> bytes:
+    check_photo_path(path)
     try:
         return path.read_bytes()
     except OSError as error:
@@ -132,7 +152,7 @@ def _shrink(
     if min(new_height, new_width) < MIN_IMAGE_SIZE:
         raise Mom4dInputError(
             f"Image {path} is {width}x{height}; shrunk to a long side of {max_resolution} it would be "
-            f"{new_width}x{new_height}, under {MIN_IMAGE_SIZE} pixels. Raise max_resolution or crop the photo."
+            f"{new_width}x{new_height}, under {MIN_IMAGE_SIZE} pixels. Raise --max-resolution or crop the photo."
         )
     logger.info(f"Resized the image from {width}x{height} to {new_width}x{new_height} (width x height).")
     rgb = cv2.resize(rgb, (new_width, new_height), interpolation=cv2.INTER_AREA)
@@ -141,13 +161,14 @@ def _shrink(
     return rgb, alpha, max(new_height, new_width) / long_side
 
 
-def _apply_alpha(
-    path: Path, rgb: np.ndarray, alpha: np.ndarray | None, alpha_mode: AlphaMode
-) -> tuple[np.ndarray, np.ndarray | None]:
+def _apply_alpha(path: Path, rgb: np.ndarray, alpha: np.ndarray | None, alpha_mode: AlphaMode) -> np.ndarray:
+    """The colours to work with: composited on white in "white" mode, as they are otherwise."""
     if alpha is None:
-        return rgb, None
+        return rgb
     if alpha_mode == "white":
-        logger.info(f"Image {path} has transparency; composited it on white.")
-        return rgb * alpha[:, :, None] + (1.0 - alpha[:, :, None]), None
-    logger.info(f"Image {path} has transparency; kept its colours and an opacity mask (alpha > 0.5).")
-    return rgb, alpha > 0.5
+        logger.info(
+            f"Image {path} has transparency; composited it on white (the automatic motion leaves transparent pixels still)."
+        )
+        return rgb * alpha[:, :, None] + (1.0 - alpha[:, :, None])
+    logger.info(f"Image {path} has transparency; kept its colours and an opacity mask (alpha > {OPAQUE_ALPHA:g}).")
+    return rgb

@@ -22,6 +22,7 @@ from rich.markup import escape
 
 from dataparsers.config import SynthesisConfig
 from dataparsers.errors import Mom4dInputError
+from dataparsers.input_camera import InputCamera, pivot_depth
 from dataparsers.log import setup_logging
 from dataparsers.synthesis import SceneSynthesis, SynthesizedDataset
 
@@ -84,6 +85,7 @@ class Mom4dDataParser(DataParser):
             camera_type=CameraType.PERSPECTIVE,
             times=torch.tensor([[frame["time"]] for frame in frames], dtype=torch.float32),
         )
+        input_camera = InputCamera.from_transforms(transforms)
         with np.load(dataset.folder / "points.npz") as points:
             xyz = torch.from_numpy(points["xyz"])
             metadata = {
@@ -95,6 +97,8 @@ class Mom4dDataParser(DataParser):
                 "points3D_footprint": xyz[:, 1] / float(transforms["fl_x"]),
                 "num_frames": dataset.num_frames,
                 "confidence_filenames": [dataset.folder / frame["mask_path"] for frame in frames],
+                "input_camera": input_camera,
+                "pivot_depth": pivot_depth(points["xyz"], input_camera),
             }
         return DataparserOutputs(
             image_filenames=[dataset.folder / frame["file_path"] for frame in frames],

@@ -41,6 +41,11 @@ SKY_SPEED_RATIO = 0.5
 AUTO_HINT_GRID = 8
 """The automatic default places its synthetic hints on a grid of this many cells along the long side."""
 
+MAX_SPEED_FRACTION = 0.05
+"""The fastest plausible motion, per frame, as a fraction of the image's long side (whatever the resolution): a
+point moving faster would cross the whole image in 20 frames. Every motion source is held to it. Drawn
+annotations move about 0.1 % (examples/forest_stream.json: at most 0.08 %; the automatic default: 0.1 %)."""
+
 FLOW_MOTION_THRESHOLD = 0.01
 """A pixel of a given flow moves when its speed exceeds this (working pixels per frame)."""
 
@@ -99,6 +104,8 @@ def resolve_motion_input(
     flow: Path | None = None,
     hint_frames: float = 50.0,
     auto_speed: float = DEFAULT_AUTO_SPEED,
+    photo_size: tuple[int, int] | None = None,
+    still: np.ndarray | None = None,
 ) -> MotionInput:
     """Find the motion for `image_path` from the first source that applies (see the module docstring).
 
@@ -116,9 +123,12 @@ def resolve_motion_input(
         flow: an `.npy` HxWx2 flow in pixels per frame at its own resolution (the image's aspect ratio).
         hint_frames: an arrow of length L means L / hint_frames pixels per frame.
         auto_speed: automatic default speed, pixels per frame at AUTO_REFERENCE_LONG_SIDE.
+        photo_size: (height, width) of the photo file, for messages; default: the working size over `scale`.
+        still: bool HxW, pixels the automatic default must never animate (a transparent background).
 
     Raises:
-        Mom4dInputError: for any malformed or inconsistent input, naming the file and the field.
+        Mom4dInputError: for any malformed or inconsistent input, naming the file and the field, and for motion
+            faster than MAX_SPEED_FRACTION of the image's long side per frame (in the pixels of its own source).
     """
     image_path = Path(image_path)
     shape = rgb.shape[:2]
@@ -126,9 +136,8 @@ def resolve_motion_input(
         raise Mom4dInputError(f"Unknown motion mode {mode!r}: use 'auto' (find the motion) or 'none' (static).")
     if not scale > 0:
         raise Mom4dInputError(f"The working scale of {image_path} must be positive, got {scale}.")
-    if not hint_frames > 0:
-        raise Mom4dInputError(f"hint_frames must be positive (an arrow of length L moves L / hint_frames px "
-                              f"per frame), got {hint_frames}.")
+    if photo_size is None:
+        photo_size = (round(shape[0] / scale), round(shape[1] / scale))
     explicit = {"--motion-mask": motion_mask, "--hints": hints, "--flow": flow}
 
     if mode == "none":
@@ -139,7 +148,7 @@ def resolve_motion_input(
     if annotation.is_file():
         _warn_ignored(explicit, because=f"the labelme annotation {annotation.name} beside the image")
         logger.info(f"Motion: labelme annotation {annotation} (found beside the image).")
-        return _from_labelme(annotation, shape, scale, hint_frames)
+        return _from_labelme(annotation, shape, scale, hint_frames, photo_size)
 
     if motion_mask is not None or hints is not None:
         if motion_mask is None:
@@ -151,19 +160,22 @@ def resolve_motion_input(
                                   "pixels of the original image, or a dense --flow instead.")
         _warn_ignored({"--flow": flow}, because="--motion-mask with --hints")
         logger.info(f"Motion: motion mask {motion_mask} with hints {hints} (given on the command line).")
-        return _from_mask_and_hints(Path(motion_mask), Path(hints), shape, scale, hint_frames)
+        return _from_mask_and_hints(Path(motion_mask), Path(hints), shape, scale, hint_frames, photo_size)
 
     if flow is not None:
         logger.info(f"Motion: dense flow {flow} (given on the command line).")
-        return _from_flow(Path(flow), shape)
+        return _from_flow(Path(flow), shape, photo_size)
 
-    return _automatic(image_path, rgb, auto_speed)
+    _check_plausible_speed(auto_speed, AUTO_REFERENCE_LONG_SIDE, "The automatic motion", "lower its speed")
+    return _automatic(image_path, rgb, auto_speed, still)
 
 
 # --- labelme annotation -------------------------------------------------------------------------------------
 
 
-def _from_labelme(path: Path, shape: tuple[int, int], scale: float, hint_frames: float) -> MotionInput:
+def _from_labelme(
+    path: Path, shape: tuple[int, int], scale: float, hint_frames: float, photo_size: tuple[int, int]
+) -> MotionInput:
     """Read motion polygons and hint lines from a labelme annotation."""
     document = _read_json(path)
     if not isinstance(document, dict):
@@ -175,7 +187,7 @@ def _from_labelme(path: Path, shape: tuple[int, int], scale: float, hint_frames:
     shapes = document["shapes"]
     if not isinstance(shapes, list):
         raise Mom4dInputError(f"{path}: 'shapes' must be a list, found a {type(shapes).__name__}.")
-    mapping = _labelme_mapping(path, document, shape, scale)
+    mapping = _labelme_mapping(path, document, shape, scale, photo_size)
 
     polygons: list[np.ndarray] = []
     arrows: list[np.ndarray] = []
@@ -209,7 +221,9 @@ def _from_labelme(path: Path, shape: tuple[int, int], scale: float, hint_frames:
                           empty_mask_reason="no 'motion' polygon with an area")
 
 
-def _labelme_mapping(path: Path, document: dict, shape: tuple[int, int], scale: float) -> "_PixelMapping":
+def _labelme_mapping(
+    path: Path, document: dict, shape: tuple[int, int], scale: float, photo_size: tuple[int, int]
+) -> "_PixelMapping":
     """The mapping from the annotation's pixels (imageWidth x imageHeight) to the working image."""
     height, width = shape
     if document.get("imageWidth") is None or document.get("imageHeight") is None:
@@ -224,8 +238,8 @@ def _labelme_mapping(path: Path, document: dict, shape: tuple[int, int], scale: 
     if not _same_aspect((source_height, source_width), shape):
         raise Mom4dInputError(
             f"{path}: imageWidth x imageHeight = {source_width:g} x {source_height:g} does not have the aspect "
-            f"ratio of the image ({width} x {height} at working resolution): the annotation belongs to another "
-            "image, or to a cropped or rotated copy. Annotate this image.")
+            f"ratio of the photo ({_photo_is(photo_size)}): the annotation belongs to another image, or to a "
+            "cropped or rotated copy. Annotate this photo.")
     return _PixelMapping(source_size=(source_width, source_height), target_size=(width, height))
 
 
@@ -249,10 +263,15 @@ def _motion_region(points: np.ndarray, shape_type: str, path: Path, where: str) 
 
 
 def _from_mask_and_hints(
-    mask_path: Path, hints_path: Path, shape: tuple[int, int], scale: float, hint_frames: float
+    mask_path: Path,
+    hints_path: Path,
+    shape: tuple[int, int],
+    scale: float,
+    hint_frames: float,
+    photo_size: tuple[int, int],
 ) -> MotionInput:
     """Read a motion mask image and a JSON list of arrows in pixels of the original image."""
-    mask = _read_mask(mask_path, shape)
+    mask = _read_mask(mask_path, shape, photo_size)
     document = _read_json(hints_path)
     if not isinstance(document, list):
         raise Mom4dInputError(f"{hints_path}: expected a JSON list of arrows [[x0, y0, x1, y1], ...], found a "
@@ -269,7 +288,7 @@ def _from_mask_and_hints(
                           hints_path, empty_mask_reason=f"the motion mask {mask_path.name} is empty")
 
 
-def _read_mask(path: Path, shape: tuple[int, int]) -> np.ndarray:
+def _read_mask(path: Path, shape: tuple[int, int], photo_size: tuple[int, int]) -> np.ndarray:
     """A mask image (nonzero = moving; alpha ignored) resized with nearest to `shape` (height, width)."""
     if not path.is_file():
         raise Mom4dInputError(f"Motion mask {path} not found.")
@@ -281,7 +300,7 @@ def _read_mask(path: Path, shape: tuple[int, int]) -> np.ndarray:
     if not _same_aspect(image.shape[:2], shape):
         raise Mom4dInputError(
             f"Motion mask {path} is {image.shape[1]} x {image.shape[0]}, which does not have the aspect ratio of "
-            f"the image ({shape[1]} x {shape[0]} at working resolution): draw the mask on this image.")
+            f"the photo ({_photo_is(photo_size)}): draw the mask on this photo.")
     moving = (image > 0).astype(np.uint8)
     return cv2.resize(moving, (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST).astype(bool)
 
@@ -289,7 +308,7 @@ def _read_mask(path: Path, shape: tuple[int, int]) -> np.ndarray:
 # --- dense flow ---------------------------------------------------------------------------------------------
 
 
-def _from_flow(path: Path, shape: tuple[int, int]) -> MotionInput:
+def _from_flow(path: Path, shape: tuple[int, int], photo_size: tuple[int, int]) -> MotionInput:
     """Read a dense flow `.npy`, resize it to the working resolution and mask where it moves."""
     if not path.is_file():
         raise Mom4dInputError(f"Flow {path} not found.")
@@ -297,8 +316,7 @@ def _from_flow(path: Path, shape: tuple[int, int]) -> MotionInput:
         flow = np.load(path, allow_pickle=False)
     except (ValueError, OSError) as error:
         raise Mom4dInputError(f"Flow {path} could not be read as a numpy .npy array ({error}).") from error
-    height, width = shape
-    expected = f"(H, W, 2) with W / H = {width} / {height} (dx, dy in pixels per frame)"
+    expected = f"(H, W, 2) with the photo's aspect ratio ({_photo_is(photo_size)}), dx, dy in pixels per frame"
     if flow.ndim != 3 or flow.shape[2] != 2 or not _same_aspect(flow.shape[:2], shape):
         raise Mom4dInputError(f"Flow {path} has shape {flow.shape}; expected {expected}.")
     if not np.issubdtype(flow.dtype, np.number):
@@ -306,6 +324,12 @@ def _from_flow(path: Path, shape: tuple[int, int]) -> MotionInput:
     bad = int(np.count_nonzero(~np.isfinite(flow)))
     if bad:
         raise Mom4dInputError(f"Flow {path} contains {bad} NaN or infinite values.")
+    _check_plausible_speed(
+        float(np.linalg.norm(flow.astype(np.float64), axis=2).max(initial=0.0)),
+        max(flow.shape[:2]),
+        f"--flow {path}",
+        "the flow must be in pixels per frame between consecutive frames (not per loop or per second)",
+    )
     flow = resize_flow(flow.astype(np.float32), shape)
     mask = np.linalg.norm(flow, axis=2) > FLOW_MOTION_THRESHOLD
     if not mask.any():
@@ -324,8 +348,8 @@ def _from_flow(path: Path, shape: tuple[int, int]) -> MotionInput:
 # --- automatic default --------------------------------------------------------------------------------------
 
 
-def _automatic(image_path: Path, rgb: np.ndarray, auto_speed: float) -> MotionInput:
-    """Animate what a landscape photo usually shows moving: clouds drift right, water flows down.
+def _automatic(image_path: Path, rgb: np.ndarray, auto_speed: float, still: np.ndarray | None = None) -> MotionInput:
+    """Animate what a landscape photo usually shows moving: clouds drift right, water flows down; never `still`.
 
     Only water the detector is sure of moves; water-like regions it doubts stay still, and one log line says
     which, why, and how to animate them with an annotation.
@@ -341,6 +365,8 @@ def _automatic(image_path: Path, rgb: np.ndarray, auto_speed: float) -> MotionIn
         logger.warning(f"Left still in {image_path.name}, as it may not be water: {water_search.describe_doubtful()}. "
                        "To animate such a region, draw a polygon labelled 'motion' over it and a line labelled 'hint' "
                        f"along its flow in labelme, saved as {image_path.with_suffix('.json').name} beside the photo.")
+    if still is not None:
+        sky, water = sky & ~still, water & ~still
     regions = [
         ("sky", sky, (SKY_SPEED_RATIO * speed, 0.0), "drifts right"),
         ("water", water, (0.0, speed), "flows down"),
@@ -430,8 +456,15 @@ def _arrows_to_hints(
         dropped = int(np.count_nonzero(~inside))
         logger.warning(f"{path}: {dropped} of {len(arrows)} hint(s) start outside the image and were dropped.")
     starts, ends = starts[inside], ends[inside]
-    velocities = mapping.vectors(ends - starts) / hint_frames
-    return mapping.points(starts).astype(np.float32), velocities.astype(np.float32)
+    source_velocities = (ends - starts) / hint_frames
+    _check_plausible_speed(
+        float(np.linalg.norm(source_velocities, axis=1).max(initial=0.0)),
+        max(mapping.source_size),
+        f"The hint arrows of {path}",
+        f"shorten the arrows or raise --hint-frames (now {hint_frames:g}: an arrow of L px moves L / {hint_frames:g} "
+        "px per frame)",
+    )
+    return mapping.points(starts).astype(np.float32), mapping.vectors(source_velocities).astype(np.float32)
 
 
 def _rasterise(polygons: list[np.ndarray], mapping: _PixelMapping, shape: tuple[int, int]) -> np.ndarray:
@@ -466,6 +499,21 @@ def _sparse_motion(
                        "(nothing moves). Add lines labelled 'hint' from where the motion starts to where it goes.")
         return MotionInput.static(mask.shape, f"{source} (static)")
     return MotionInput(mask=mask, hint_starts=starts, hint_velocities=velocities, flow=None, source=source)
+
+
+def _check_plausible_speed(fastest: float, long_side: float, what: str, advice: str) -> None:
+    """Refuse motion faster than MAX_SPEED_FRACTION of the image's long side per frame (both in one pixel unit)."""
+    if not fastest <= MAX_SPEED_FRACTION * long_side:  # also refuses NaN and infinity
+        raise Mom4dInputError(
+            f"{what}: the fastest motion is {fastest:.4g} px per frame, {100 * fastest / long_side:.3g} % of the "
+            f"image's long side ({long_side:g} px); more than {100 * MAX_SPEED_FRACTION:g} % per frame is not "
+            f"plausible motion: {advice}."
+        )
+
+
+def _photo_is(photo_size: tuple[int, int]) -> str:
+    """The photo's (height, width) as users read it: "the photo is 4000 x 3000 (width x height)"."""
+    return f"the photo is {photo_size[1]} x {photo_size[0]} (width x height)"
 
 
 def _read_json(path: Path) -> Any:

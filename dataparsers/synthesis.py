@@ -106,10 +106,7 @@ class SceneSynthesis:
     def __init__(self, image_path: Path, config: SynthesisConfig) -> None:
         self.image_path = Path(image_path)
         self.config = config
-        if config.num_frames < 2:
-            raise Mom4dInputError(f"--num-frames must be at least 2, got {config.num_frames}.")
-        if config.inpaint == "sd" and config.inpaint_steps < 1:
-            raise Mom4dInputError(f"--inpaint-steps must be at least 1, got {config.inpaint_steps}.")
+        config.validate()
         if config.inpaint_model is not None and config.inpaint != "sd":
             logger.warning(f"The inpainting model {config.inpaint_model} is ignored because --inpaint is not 'sd'.")
         self.image: LoadedImage = load_image(self.image_path, config.max_resolution, config.alpha_mode)
@@ -124,6 +121,8 @@ class SceneSynthesis:
             hints=config.hints,
             flow=config.flow,
             hint_frames=config.hint_frames,
+            photo_size=self.image.original_size,
+            still=self.image.transparent,
         )
         self.timings: dict[str, float] = {}
         for model in self.models_to_load():
@@ -269,6 +268,7 @@ class SceneSynthesis:
                 depth_file_kind=self.config.depth_file_kind,
                 model=self.config.depth_model,
                 device=self.device,
+                photo_size=self.image.original_size,
             )
             self.timings["depth"] = time.perf_counter() - started
             return {"depth": depth.astype(np.float32), "sky": sky}

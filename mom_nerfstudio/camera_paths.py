@@ -21,6 +21,9 @@ own frame count), so its last frame leads back into its first in time; the traje
 extremes) to that length. With the periodic circle, the video loops seamlessly. Video length in seconds is
 frames / `--fps`.
 
+A path file that already exists with other content (a path edited by hand, or written with other options) is
+kept: nothing is written unless `--overwrite True` is given.
+
 Field of view and aspect ratio are the dataset's (vertical fov from fl_y and the image height). The camera-path
 format has one focal length and a centred principal point, so the dataset's fl_x and cx, cy are not carried.
 
@@ -45,7 +48,7 @@ from nerfstudio.engine.trainer import TrainerConfig
 
 from dataparsers.atomic import atomic_file
 from dataparsers.errors import Mom4dInputError
-from dataparsers.log import logger
+from dataparsers.input_camera import InputCamera
 from dataparsers.mom4d_dataparser import Mom4dDataParserConfig
 
 OffsetFunction = Callable[[np.ndarray], np.ndarray]
@@ -85,36 +88,6 @@ TEST_TRAJECTORIES: tuple[Trajectory, ...] = (
     Trajectory("zoom_in", 60, periodic=False, offsets=_line((0.0, 0.0, 0.0), (0.0, 0.0, -0.24))),
     Trajectory("circle", 90, periodic=True, offsets=_circle),
 )
-
-
-@dataclass(frozen=True)
-class InputCamera:
-    """The camera of the input photo: nerfstudio (OpenGL) camera-to-world, image size and vertical field of view."""
-
-    camera_to_world: np.ndarray  # [4, 4]
-    width: int
-    height: int
-    fov_degrees: float
-
-    @classmethod
-    def from_transforms(cls, transforms: dict) -> "InputCamera":
-        """The input view's camera from a mom4d dataset's transforms.json content."""
-        input_view = transforms["mom4d"]["input_view"]
-        frames = [frame for frame in transforms["frames"] if frame["view"] == input_view]
-        if not frames:
-            raise Mom4dInputError(
-                f"The dataset has no frame of its input view {input_view!r}; synthesise it again (mom4d-synthesize --force)."
-            )
-        width, height = int(transforms["w"]), int(transforms["h"])
-        fl_x, fl_y = float(transforms["fl_x"]), float(transforms["fl_y"])
-        if not math.isclose(fl_x, fl_y, rel_tol=1e-3):
-            logger.warning("The dataset's focal lengths differ (fl_x %.2f, fl_y %.2f); camera paths use fl_y.", fl_x, fl_y)
-        return cls(
-            camera_to_world=np.asarray(frames[0]["transform_matrix"], dtype=np.float64),
-            width=width,
-            height=height,
-            fov_degrees=math.degrees(2.0 * math.atan(height / (2.0 * fl_y))),
-        )
 
 
 def video_length(trajectory: Trajectory, loop_frames: int, loops: int) -> int:
@@ -193,18 +166,37 @@ def write_camera_paths(
     scale: float = 1.0,
     fps: float = 30.0,
     trajectories: tuple[Trajectory, ...] = TEST_TRAJECTORIES,
+    overwrite: bool = False,
 ) -> list[Path]:
-    """Write `<name>.json` for each trajectory into `output_dir`; returns the paths written."""
+    """Write `<name>.json` for each trajectory into `output_dir`; returns the paths written.
+
+    Unless `overwrite`, an existing file whose content differs from what would be written is an error, raised
+    before any file is written.
+    """
     camera = InputCamera.from_transforms(transforms)
     loop_frames = int(transforms["mom4d"]["num_frames"])
-    written = []
-    for trajectory in trajectories:
-        document = camera_path(trajectory, camera, loop_frames, loops=loops, scale=scale, fps=fps)
-        path = Path(output_dir) / f"{trajectory.name}.json"
+    contents = {
+        Path(output_dir) / f"{trajectory.name}.json": json.dumps(
+            camera_path(trajectory, camera, loop_frames, loops=loops, scale=scale, fps=fps), indent=1
+        )
+        for trajectory in trajectories
+    }
+    if not overwrite:
+        _refuse_to_replace_other_content(contents, Path(output_dir))
+    for path, content in contents.items():
         with atomic_file(path) as temp_path:
-            temp_path.write_text(json.dumps(document, indent=1))
-        written.append(path)
-    return written
+            temp_path.write_text(content)
+    return list(contents)
+
+
+def _refuse_to_replace_other_content(contents: dict[Path, str], output_dir: Path) -> None:
+    differing = [path.name for path, content in contents.items() if path.exists() and path.read_text() != content]
+    if differing:
+        raise Mom4dInputError(
+            f"{', '.join(differing)} in {output_dir} {'differs' if len(differing) == 1 else 'differ'} from the camera "
+            "paths these options give (edited, or written with other options); nothing was written. Pass "
+            "--overwrite True to replace what is there, or choose another --output-dir."
+        )
 
 
 def render_command(config_path: Path, camera_path_file: Path, video: Path) -> str:

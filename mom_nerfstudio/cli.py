@@ -6,21 +6,19 @@ import math
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Optional, TypeVar
+from typing import Callable, Optional
 
-import tyro
 import yaml
 from nerfstudio.engine.trainer import TrainerConfig
 from rich.console import Console
 from rich.markup import escape
 
+from dataparsers.cli import Command, parse_command_line
 from dataparsers.errors import Mom4dInputError
 from dataparsers.log import logger, setup_logging
 from mom_nerfstudio.camera_paths import dataset_transforms, render_command, write_camera_paths
 from mom_nerfstudio.looping_prior import wrap_time
 from mom_nerfstudio.model import Mom4dModel, Mom4dModelConfig
-
-Command = TypeVar("Command")
 
 
 def load_run_config(config_path: Path) -> TrainerConfig:
@@ -56,6 +54,8 @@ class CameraPathsCommand:
     """Multiply every camera translation by this factor."""
     fps: float = 30.0
     """Frames per second of the rendered videos."""
+    overwrite: bool = False
+    """Replace path files that differ from what this command writes (paths edited by hand, or other options)."""
 
 
 def write_test_camera_paths(command: CameraPathsCommand) -> list[Path]:
@@ -64,7 +64,12 @@ def write_test_camera_paths(command: CameraPathsCommand) -> list[Path]:
     run_dir = command.load_config.parent
     output_dir = command.output_dir or run_dir / "camera_paths"
     written = write_camera_paths(
-        dataset_transforms(config), output_dir, loops=command.loops, scale=command.scale, fps=command.fps
+        dataset_transforms(config),
+        output_dir,
+        loops=command.loops,
+        scale=command.scale,
+        fps=command.fps,
+        overwrite=command.overwrite,
     )
     logger.info("Wrote %d camera paths into %s. Render them with:", len(written), output_dir)
     for path in written:
@@ -116,7 +121,7 @@ def export_run(command: ExportCommand) -> list[Path]:
 
 
 def _run(command_type: type[Command], action: Callable[[Command], object], program: str) -> None:
-    command = tyro.cli(command_type)
+    command = parse_command_line(command_type)
     setup_logging()
     try:
         action(command)

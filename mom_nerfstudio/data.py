@@ -13,7 +13,6 @@ from nerfstudio.data.datasets.base_dataset import InputDataset
 from PIL import Image
 
 
-
 class Mom4dDataset(InputDataset):
     """Images with their confidence map (uint8: 255 seen, 128 filled in, 0 never supervises)."""
 

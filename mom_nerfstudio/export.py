@@ -27,10 +27,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from nerfstudio.scripts.exporter import ExportGaussianSplat
 
 from dataparsers.atomic import atomic_file
 from dataparsers.log import logger
+from dataparsers.ply import write_vertex_ply
 from mom_nerfstudio.looping_prior import loop_terms, wrap_time
 from mom_nerfstudio.model import Mom4dModel
 
@@ -135,10 +135,9 @@ def write_splat_ply(path: Path, cloud: SplatCloud) -> int:
         left_out = int((~keep).sum())
         logger.info("%s: leaving out %d of %d Gaussians (non-finite or opacity below 1/255).", path.name, left_out, keep.size)
     properties = OrderedDict((name, np.ascontiguousarray(values[keep])) for name, values in properties.items())
-    count = int(keep.sum())
     with atomic_file(path) as temp_path:
-        ExportGaussianSplat.write_ply(str(temp_path), count, properties)
-    return count
+        write_vertex_ply(temp_path, properties, comments=("Vertical Axis: z",))
+    return int(keep.sum())
 
 
 def sequence_times(num_frames: int) -> list[float]:

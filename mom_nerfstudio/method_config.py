@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from nerfstudio.configs.base_config import ViewerConfig
 from nerfstudio.engine.optimizers import AdamOptimizerConfig
@@ -10,6 +11,7 @@ from nerfstudio.engine.schedulers import ExponentialDecaySchedulerConfig
 from nerfstudio.engine.trainer import TrainerConfig
 from nerfstudio.plugins.types import MethodSpecification
 
+from dataparsers.image_io import check_photo_path
 from dataparsers.mom4d_dataparser import Mom4dDataParserConfig
 from mom_nerfstudio.checkpoints import register_checkpoint_globals
 from mom_nerfstudio.data import Mom4dDataManagerConfig
@@ -49,6 +51,20 @@ def _optimizers(max_steps: int) -> dict:
     }
 
 
+@dataclass
+class Mom4dTrainerConfig(TrainerConfig):
+    """nerfstudio's trainer config, checking the photo while tyro builds it from the command line.
+
+    `__post_init__` runs as `ns-train mom4d --data photo.jpg` is parsed, so a wrong path is reported in one line
+    before nerfstudio prints the config and creates the run folder.
+    """
+
+    def __post_init__(self) -> None:
+        photo = self.data or self.pipeline.datamanager.data
+        if photo is not None:
+            check_photo_path(Path(photo), name="--data")
+
+
 def mom4d_trainer_config(
     method_name: str,
     static_steps: int,
@@ -56,11 +72,11 @@ def mom4d_trainer_config(
     dataparser: Mom4dDataParserConfig,
     model: Mom4dModelConfig,
     vis: str,
-) -> TrainerConfig:
+) -> Mom4dTrainerConfig:
     """A trainer config of the mom4d method with the given stage lengths."""
     max_steps = static_steps + dynamic_steps
     model.static_steps = static_steps
-    return TrainerConfig(
+    return Mom4dTrainerConfig(
         method_name=method_name,
         steps_per_eval_image=500,
         steps_per_eval_batch=0,

@@ -8,6 +8,7 @@ rendered with the looping prior (`looping_prior`), and, after the static stage, 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple, Type, Union
 
@@ -17,6 +18,7 @@ from nerfstudio.cameras.cameras import Cameras
 from nerfstudio.models.splatfacto import RGB2SH, SplatfactoModel, SplatfactoModelConfig, num_sh_bases
 from nerfstudio.utils.colors import get_color
 from nerfstudio.utils.rich_utils import CONSOLE
+from nerfstudio.viewer.viewer_elements import ViewerButton
 from pytorch_msssim import SSIM
 from torch.nn import Parameter
 from torchmetrics.image import PeakSignalNoiseRatio
@@ -25,6 +27,11 @@ from mom_nerfstudio.deformation import LoopingDeformationField
 from mom_nerfstudio.looping_prior import RenderLayer, blend_loop_renders, loop_terms, wrap_time
 from mom_nerfstudio.rendering import rasterization
 from mom_nerfstudio.seeds import SeedCloud
+from mom_nerfstudio.viewer_camera import OpeningViewControl, opening_view
+
+# Depth reported where a render is empty, so that the viewer composites its scene objects (the training cameras)
+# in front of nothing rather than behind a depth of 0.
+_EMPTY_DEPTH = 1e4
 
 # Confidence levels written by the dataparser (see dataparsers.dataset_writer).
 _OBSERVED_LEVEL = 255.0
@@ -137,7 +144,13 @@ class Mom4dModel(SplatfactoModel):
             num_components=self.config.grid_components,
             hidden_width=self.config.deformation_width,
         )
-        self._warned_missing_time = False
+        self._warned_about_time = False
+        input_camera = metadata.get("input_camera")
+        self.opening_view = None
+        if input_camera is not None:
+            view = opening_view(input_camera.camera_to_world, input_camera.fov_degrees, float(metadata["pivot_depth"]))
+            self.opening_view = OpeningViewControl(view)
+            self.view_from_photo = ViewerButton("View from the photo", cb_hook=lambda _: self.opening_view.place_all())
 
     @staticmethod
     def _build_lpips() -> torch.nn.Module:
@@ -193,13 +206,20 @@ class Mom4dModel(SplatfactoModel):
         return self.training and self.step < self.config.static_steps
 
     def camera_time(self, camera: Cameras) -> float:
-        """The loop time a camera asks for, wrapped into [0, 1); 0 with a warning when it carries none."""
+        """The loop time a camera asks for, wrapped into [0, 1); 0 with a warning when it carries none or not a number."""
         if camera.times is None:
-            if not self._warned_missing_time:
-                CONSOLE.print("[yellow]mom4d: the camera carries no time; rendering the scene at t = 0.")
-                self._warned_missing_time = True
+            self._warn_about_time("the camera carries no time")
             return 0.0
-        return wrap_time(float(camera.times.reshape(-1)[0]))
+        time = float(camera.times.reshape(-1)[0])
+        if not math.isfinite(time):
+            self._warn_about_time(f"the camera's time is {time}, not a number (check the render_time of the camera path)")
+            return 0.0
+        return wrap_time(time)
+
+    def _warn_about_time(self, reason: str) -> None:
+        if not self._warned_about_time:
+            CONSOLE.print(f"[yellow]mom4d: {reason}; rendering the scene at t = 0.")
+            self._warned_about_time = True
 
     def deformed_gaussians(self, t: float) -> Dict[str, torch.Tensor]:
         """Means, quats and log-scales of every Gaussian at loop time `t` with the residual deformation, before the prior."""
@@ -312,7 +332,12 @@ class Mom4dModel(SplatfactoModel):
         rgb = torch.clamp(blended.premultiplied + (1 - blended.alpha) * background, 0.0, 1.0)
         depth = None
         if blended.depth is not None:
-            depth = torch.where(blended.alpha > 0, blended.depth, blended.depth.detach().max()).squeeze(0)
+            # Empty pixels take the farthest rendered depth (a bounded colour scale for depth videos), or, when
+            # nothing rendered at all, a depth behind any scene object the viewer composites with the render.
+            rendered = blended.alpha > 0
+            farthest = torch.where(rendered, blended.depth, torch.zeros_like(blended.depth)).detach().amax()
+            fill = torch.where(rendered.any(), farthest, torch.full_like(farthest, _EMPTY_DEPTH))
+            depth = torch.where(rendered, blended.depth, fill).squeeze(0)
         if background.shape[0] == 3 and not self.training:
             background = background.expand(height, width, 3)
         return {"rgb": rgb.squeeze(0), "depth": depth, "accumulation": blended.alpha.squeeze(0), "background": background}

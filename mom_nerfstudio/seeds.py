@@ -8,6 +8,8 @@ from typing import Any, Mapping, Optional
 
 import torch
 
+from dataparsers.errors import Mom4dInputError
+
 REQUIRED_KEYS = ("points3D_xyz", "points3D_rgb", "points3D_velocity", "points3D_moving", "points3D_footprint")
 
 
@@ -23,13 +25,22 @@ class SeedCloud:
 
     @classmethod
     def from_metadata(cls, metadata: Mapping[str, Any]) -> "SeedCloud":
-        """Read the seeds from the dataparser's metadata; explain what is missing otherwise."""
+        """Read the seeds from the dataparser's metadata; explain what is missing or not finite otherwise."""
         missing = [key for key in REQUIRED_KEYS if key not in metadata]
         if missing:
             raise ValueError(
                 f"mom4d needs the seed points of the mom4d-data dataparser (missing: {', '.join(missing)}). "
                 "Train with `ns-train mom4d --data photo.jpg` (mom4d-data is its default dataparser)."
             )
+        for key in REQUIRED_KEYS:
+            values = torch.as_tensor(metadata[key])
+            if values.is_floating_point() and not bool(torch.isfinite(values).all()):
+                bad = int((~torch.isfinite(values)).sum())
+                raise Mom4dInputError(
+                    f"The seed points hold {bad} NaN or infinite value(s) in {key}, so training cannot start: the "
+                    "synthesised dataset is damaged. Synthesise it again: "
+                    "`ns-train mom4d --data photo.jpg mom4d-data --force True`."
+                )
         return cls(
             xyz=metadata["points3D_xyz"],
             rgb=metadata["points3D_rgb"],

@@ -45,6 +45,24 @@ if ! command -v ffmpeg >/dev/null 2>&1 && [ ! -e "$venv/bin/ffmpeg" ]; then
     echo "mom4d install: could not link imageio-ffmpeg's ffmpeg into $venv/bin; ns-render needs an ffmpeg program." >&2
 fi
 
+# nerfstudio's `ns-export` imports open3d, which needs the system library libusb-1.0 (mom4d itself does not).
+if ! "$py" -c 'import open3d' >/dev/null 2>&1; then
+  apt_install="apt-get install -y -q --no-install-recommends libusb-1.0-0"
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "Installing libusb-1.0-0, which open3d (used by ns-export) needs"
+    $apt_install >/dev/null 2>&1 || { apt-get update -q >/dev/null 2>&1 && $apt_install >/dev/null 2>&1; } || true
+  elif command -v apt-get >/dev/null 2>&1 && sudo -n true >/dev/null 2>&1; then
+    echo "Installing libusb-1.0-0, which open3d (used by ns-export) needs"
+    sudo $apt_install >/dev/null 2>&1 || { sudo apt-get update -q >/dev/null 2>&1 && sudo $apt_install >/dev/null 2>&1; } || true
+  fi
+  if ! error=$("$py" -c 'import open3d' 2>&1); then
+    echo "mom4d install: ns-export will not work until open3d imports: $(echo "$error" | tail -n 1)
+  open3d needs the system library libusb-1.0. Install it, then check with:  $py -c 'import open3d'
+    Debian/Ubuntu:  sudo apt-get install libusb-1.0-0      Fedora:  sudo dnf install libusb1
+  Everything else (ns-train, ns-viewer, ns-render, mom4d-export) works without it." >&2
+  fi
+fi
+
 if ! error=$("$py" -c 'import torch, torchvision' 2>&1); then
   fail "torch and torchvision are installed but do not import together:
 $error

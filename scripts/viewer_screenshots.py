@@ -1,15 +1,22 @@
-"""Check that the nerfstudio viewer's Time slider animates a mom4d scene, with screenshots of the real page.
+"""Check what a user sees in the nerfstudio viewer of a mom4d scene, with screenshots of the real page.
 
     python scripts/viewer_screenshots.py --load-config outputs/<photo>/mom4d/<timestamp>/config.yml \\
         --output-dir viewer_check
 
-Loads the trained run, starts nerfstudio's viewer in this process, opens it in headless Chromium (Debian's
-`chromium` package) driven through the Chrome DevTools protocol, puts the camera at the input view, and for each
-time (0.0 and 0.5 by default) sets the control panel's Time slider from Python, waits until the viewer has
-rendered that time at full resolution and the page shows it, and saves `time_<t>.png`. It then prints the mean
-absolute difference between the scene regions of the two screenshots (the viewer's canvas outside the panels,
-in [0, 255] grey levels) and fails if they are identical. `summary.json` records the numbers and
-`difference.png` shows where the scene changed (absolute difference times 8).
+Loads the trained run, starts nerfstudio's viewer in this process and opens it in headless Chromium (Debian's
+`chromium` package) driven through the Chrome DevTools protocol. Two checks:
+
+- The default view: nothing is scripted; the page opens where the viewer puts a new browser, and once the viewer
+  has rendered that view at full resolution, `default_view.png` is saved with how much of it shows the scene (the
+  share of the render's pixels the Gaussians cover, and the share of the canvas that differs from the empty
+  background). It fails when the scene covers less than half of the render.
+- The Time slider: the training cameras are hidden, the camera is put at the input view, and for each time (0.0 and
+  0.5 by default) the control panel's Time slider is set from Python; once the viewer has rendered that time at full
+  resolution and the page shows it, `time_<t>.png` is saved. It fails if the scene regions of the two screenshots
+  (the viewer's canvas outside the panels) are identical; `difference.png` shows where the scene changed (absolute
+  difference times 8).
+
+`summary.json` records the numbers.
 
 Chromium needs WebGL for viser's canvas; without a GPU it uses its software renderer (SwiftShader).
 """
@@ -80,13 +87,21 @@ class ViewerScreenshots:
     """Seconds to wait for each step (page load, render, display) before failing."""
 
 
+MIN_DEFAULT_VIEW_COVERAGE = 0.5
+"""The share of the default view's render that the scene must cover."""
+
+
 @dataclass
 class FinishedRender:
-    """A render the viewer completed: its loop time, the render state (resolution tier) and the camera position."""
+    """A render the viewer completed: its loop time, resolution tier, camera position and the share it covers."""
 
     time: float
     state: str
     position: np.ndarray
+    coverage: float
+    """Share of the render's pixels that the Gaussians cover (accumulation above one half)."""
+    background: np.ndarray
+    """The RGB colour, in [0, 1], that empty pixels of the render show."""
 
 
 class RenderProbe:
@@ -103,8 +118,10 @@ class RenderProbe:
             state = getattr(threading.current_thread(), "state", "unknown")
             time_value = float(camera.times.reshape(-1)[0]) if camera.times is not None else math.nan
             position = camera.camera_to_worlds.reshape(-1, 3, 4)[0, :, 3].detach().cpu().numpy()
+            coverage = float((outputs["accumulation"] > 0.5).float().mean())
+            background = outputs["background"].reshape(-1, 3)[0].detach().cpu().numpy()
             with self._lock:
-                self.renders.append(FinishedRender(time_value, state, position))
+                self.renders.append(FinishedRender(time_value, state, position, coverage, background))
             return outputs
 
         model.get_outputs_for_camera = recording_render  # type: ignore[method-assign]
@@ -205,7 +222,10 @@ def free_port() -> int:
 
 
 def start_viewer(check: ViewerScreenshots) -> tuple[Viewer, RenderProbe, InputCamera]:
-    """Load the run and start nerfstudio's viewer on it, as ns-viewer does; also the input camera."""
+    """Load the run and start nerfstudio's viewer on it, as ns-viewer does; also the input camera.
+
+    The model's `opening_view` is what puts a new browser at the default view, as in ns-viewer.
+    """
     config = load_run_config(check.load_config)
     input_camera = InputCamera.from_transforms(dataset_transforms(config))
     config, pipeline, _, step = eval_setup(check.load_config, test_mode="test")
@@ -225,11 +245,13 @@ def start_viewer(check: ViewerScreenshots) -> tuple[Viewer, RenderProbe, InputCa
         eval_dataset=pipeline.datamanager.eval_dataset,
     )
     viewer.update_scene(step=step)
-    # The training cameras' frustums sit around the input view and would hide the render behind their images:
-    # do what the "Hide Train Cams" button does.
+    return viewer, probe, input_camera
+
+
+def hide_training_cameras(viewer: Viewer) -> None:
+    """Do what the "Hide Train Cams" button does: at the input view their frustums' images would cover the render."""
     viewer.set_camera_visibility(False)
     viewer.toggle_cameravis_button()
-    return viewer, probe, input_camera
 
 
 def point_client_at(viewer: Viewer, camera: InputCamera) -> np.ndarray:
@@ -332,13 +354,58 @@ def wait_for_time(
         previous = current
 
 
-def capture(check: ViewerScreenshots) -> tuple[dict[float, np.ndarray], np.ndarray]:
-    """Screenshots of the viewer at each of `check.times`, and the mask of the page's scene pixels."""
+@dataclass
+class DefaultView:
+    """The viewer as a new browser sees it: the screenshot and the render behind it."""
+
+    screenshot: np.ndarray
+    render: FinishedRender
+
+
+def wait_for_default_view(viewer: Viewer, probe: RenderProbe, browser: DevToolsPage, timeout: float) -> DefaultView:
+    """The default view once the viewer has rendered it at full resolution and the page shows it.
+
+    Nothing is scripted: the browser stays where the viewer (the model's opening view) puts it.
+    """
+    opening = getattr(viewer.get_model(), "opening_view", None)
+    expected = None if opening is None else opening.view.position
+
+    def settled_render() -> Optional[FinishedRender]:
+        for render in reversed(probe.finished_since(0)):
+            if render.state == "high" and (expected is None or np.allclose(render.position, expected, atol=1e-4)):
+                return render
+        return None
+
+    wait_until(lambda: settled_render() is not None, timeout, "the viewer to render its default view at full resolution")
+    render = settled_render()
+    assert render is not None
+    previous = take_screenshot(browser)
+    deadline = time.monotonic() + timeout
+    while True:
+        time.sleep(0.5)
+        current = take_screenshot(browser)
+        if current.canvas_sizes == previous.canvas_sizes and np.array_equal(current.pixels, previous.pixels):
+            return DefaultView(current.pixels, render)
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout:.0f} s waiting for the page to settle at the default view")
+        previous = current
+
+
+def background_share(screenshot: np.ndarray, mask: np.ndarray, background: np.ndarray, tolerance: float = 12.0) -> float:
+    """Share of the page's scene pixels that show something other than the render's empty background colour."""
+    distance = np.abs(screenshot.astype(np.float32) - 255.0 * background[None, None, :]).max(axis=-1)
+    return float((distance[mask] > tolerance).mean())
+
+
+def capture(check: ViewerScreenshots) -> tuple[DefaultView, dict[float, np.ndarray], np.ndarray]:
+    """The default view, screenshots of the input view at each of `check.times`, and the page's scene pixels."""
     viewer, probe, input_camera = start_viewer(check)
     try:
         with headless_chromium(check.chromium, check.window_size, check.timeout) as browser:
             browser.open(f"http://127.0.0.1:{viewer.viser_server.get_port()}")
             wait_until(lambda: probe.count() > 0, check.timeout, "the page to connect and ask for a first render")
+            default_view = wait_for_default_view(viewer, probe, browser, check.timeout)
+            hide_training_cameras(viewer)
             position = point_client_at(viewer, input_camera)
             first_time, second_time = check.times
             first = wait_for_time(viewer, probe, browser, first_time, position, check.timeout)
@@ -346,7 +413,7 @@ def capture(check: ViewerScreenshots) -> tuple[dict[float, np.ndarray], np.ndarr
             mask = scene_mask(browser, first.pixels.shape[:2])
     finally:
         viewer.viser_server.stop()
-    return {first_time: first.pixels, second_time: second.pixels}, mask
+    return default_view, {first_time: first.pixels, second_time: second.pixels}, mask
 
 
 def compare(first: np.ndarray, second: np.ndarray, mask: np.ndarray) -> tuple[dict, np.ndarray]:
@@ -366,10 +433,19 @@ def run(check: ViewerScreenshots) -> dict:
     """Take the screenshots, compare them and write everything into the output folder; returns the summary."""
     if len(set(check.times)) != 2 or not all(0.0 <= loop_time < 1.0 for loop_time in check.times):
         raise Mom4dInputError(f"--times must be two different loop times in [0, 1), got {check.times}.")
-    screenshots, mask = capture(check)
+    default_view, screenshots, mask = capture(check)
     summary, heat = compare(screenshots[check.times[0]], screenshots[check.times[1]], mask)
-    summary = {"times": list(check.times), **summary}
+    summary = {
+        "default_view": {
+            "render_coverage": default_view.render.coverage,
+            "canvas_showing_more_than_background": background_share(default_view.screenshot, mask, default_view.render.background),
+            "camera_position": default_view.render.position.tolist(),
+        },
+        "times": list(check.times),
+        **summary,
+    }
     check.output_dir.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(check.output_dir / "default_view.png"), cv2.cvtColor(default_view.screenshot, cv2.COLOR_RGB2BGR))
     for loop_time, image in screenshots.items():
         cv2.imwrite(str(check.output_dir / f"time_{loop_time:.2f}.png"), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
     cv2.imwrite(str(check.output_dir / "difference.png"), heat)
@@ -386,8 +462,13 @@ def main() -> None:
         print(f"viewer_screenshots: {error}", file=sys.stderr)
         sys.exit(2)
     print(json.dumps(summary, indent=1))
+    failures = []
+    if summary["default_view"]["render_coverage"] < MIN_DEFAULT_VIEW_COVERAGE:
+        failures.append("The default view shows little of the scene: the viewer does not open looking at it.")
     if summary["mean_abs_difference"] == 0.0:
-        print("The scene looks the same at both times: the Time slider did not animate it.", file=sys.stderr)
+        failures.append("The scene looks the same at both times: the Time slider did not animate it.")
+    if failures:
+        print("\n".join(failures), file=sys.stderr)
         sys.exit(1)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import torch
 
 TINY_IMAGE_SIZE = 32
@@ -96,6 +97,80 @@ def save_tiny_sd_inpaint(folder: Path) -> Path:
     )
     pipeline.save_pretrained(folder)
     return folder
+
+
+LANDSCAPE_LABELS = {0: "wall", 1: "sky", 2: "water", 3: "sea, ocean", 4: "rock, stone", 5: "pier, wharf, dock"}
+"""A small ADE20K-style label set: sky, two water labels (one with a synonym) and three other classes."""
+
+
+def save_tiny_segformer(folder: Path, id2label: dict[int, str] = LANDSCAPE_LABELS) -> Path:
+    """A SegFormer semantic segmentation model with its image processor, saved into `folder`."""
+    from transformers import SegformerConfig, SegformerForSemanticSegmentation
+
+    torch.manual_seed(0)
+    config = SegformerConfig(
+        num_encoder_blocks=2,
+        depths=[1, 1],
+        sr_ratios=[2, 1],
+        hidden_sizes=[8, 16],
+        patch_sizes=[7, 3],
+        strides=[4, 2],
+        num_attention_heads=[1, 2],
+        mlp_ratios=[2, 2],
+        decoder_hidden_size=8,
+        **_label_maps(id2label),
+    )
+    SegformerForSemanticSegmentation(config).save_pretrained(folder)
+    _save_segmentation_processor(folder)
+    return folder
+
+
+def save_tiny_upernet(folder: Path, id2label: dict[int, str] = LANDSCAPE_LABELS) -> Path:
+    """An UperNet semantic segmentation model (ConvNeXt backbone) with its image processor, saved into `folder`."""
+    from transformers import ConvNextConfig, UperNetConfig, UperNetForSemanticSegmentation
+
+    torch.manual_seed(0)
+    backbone = ConvNextConfig(num_stages=2, hidden_sizes=[8, 16], depths=[1, 1], out_features=["stage1", "stage2"])
+    config = UperNetConfig(
+        backbone_config=backbone,
+        hidden_size=8,
+        pool_scales=[1, 2],
+        use_auxiliary_head=False,
+        **_label_maps(id2label),
+    )
+    UperNetForSemanticSegmentation(config).save_pretrained(folder)
+    _save_segmentation_processor(folder)
+    return folder
+
+
+def force_class_probabilities(folder: Path, probabilities: dict[int, float]) -> Path:
+    """Make the saved segmentation model in `folder` predict `probabilities` (class -> probability) everywhere.
+
+    The classifier's weights are zeroed and its bias set to the log-probabilities, so every pixel's softmax is
+    exactly `probabilities`; classes not named get a negligible probability.
+    """
+    from transformers import AutoModelForSemanticSegmentation
+
+    model = AutoModelForSemanticSegmentation.from_pretrained(folder)
+    classifier = model.decode_head.classifier
+    bias = torch.full_like(classifier.bias, -30.0)
+    for index, probability in probabilities.items():
+        bias[index] = float(np.log(probability))
+    with torch.no_grad():
+        classifier.weight.zero_()
+        classifier.bias.copy_(bias)
+    model.save_pretrained(folder)
+    return folder
+
+
+def _label_maps(id2label: dict[int, str]) -> dict[str, dict]:
+    return {"id2label": id2label, "label2id": {label: index for index, label in id2label.items()}}
+
+
+def _save_segmentation_processor(folder: Path) -> None:
+    from transformers import SegformerImageProcessor
+
+    SegformerImageProcessor(size={"height": TINY_IMAGE_SIZE, "width": TINY_IMAGE_SIZE}).save_pretrained(folder)
 
 
 def _tiny_dinov2(config_class: type, patch_size: int):

@@ -1,13 +1,17 @@
 """Tests of the stage cache and of the atomic file and folder writes under it."""
 
+import json
 import logging
 import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from dataparsers.atomic import atomic_file, atomic_folder
+from dataparsers.atomic import atomic_file, atomic_folder, remove_stale_partials
 from dataparsers.cache import StageCache, file_digest, stage_key
 from dataparsers.errors import Mom4dInputError
 
@@ -154,6 +158,113 @@ def test_a_failed_build_leaves_no_folder(tmp_path: Path) -> None:
     assert sorted(path.name for path in (tmp_path / "cache").iterdir()) == []
 
 
+# ---- non-finite results ----
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_arrays_are_refused_and_not_cached(tmp_path: Path, bad: float) -> None:
+    velocity = np.zeros((4, 3), dtype=np.float16)
+    velocity[1, 2] = bad
+    cache = StageCache(tmp_path / "cache")
+    with pytest.raises(Mom4dInputError, match=r"motion3d stage computed 1 NaN or infinite value\(s\) in velocity"):
+        cache.arrays("motion3d", "k1", lambda: {"velocity": velocity, "moving": np.ones(4, dtype=bool)})
+    assert not cache.has_arrays("motion3d", "k1")
+    assert sorted(path.name for path in (tmp_path / "cache").iterdir()) == []
+
+
+@pytest.mark.parametrize("writer", ["npz", "npy", "json"])
+def test_a_folder_with_non_finite_numbers_is_refused_and_not_cached(tmp_path: Path, writer: str) -> None:
+    def build(folder: Path) -> None:
+        (folder / "images").mkdir()
+        points = np.zeros((3, 3), dtype=np.float32)
+        points[2, 0] = np.nan
+        if writer == "npz":
+            np.savez(folder / "points.npz", xyz=points)
+        elif writer == "npy":
+            np.save(folder / "images" / "points.npy", points)
+        else:
+            (folder / "transforms.json").write_text(json.dumps({"fl_x": float("nan"), "frames": [float("inf")]}))
+
+    cache = StageCache(tmp_path / "cache")
+    with pytest.raises(Mom4dInputError, match="dataset stage computed .* NaN or infinite.*nothing was cached"):
+        cache.folder_for("dataset", "k1", build)
+    assert not cache.has_folder("dataset", "k1")
+    assert sorted(path.name for path in (tmp_path / "cache").iterdir()) == []
+
+
+def test_a_finite_folder_is_cached(tmp_path: Path) -> None:
+    def build(folder: Path) -> None:
+        np.savez(folder / "points.npz", xyz=np.ones((3, 3), dtype=np.float32), rgb=np.zeros((3, 3), dtype=np.uint8))
+        (folder / "transforms.json").write_text(json.dumps({"fl_x": 10.0, "name": "NaN"}))
+
+    cache = StageCache(tmp_path / "cache")
+    cache.folder_for("dataset", "k1", build)
+    assert cache.has_folder("dataset", "k1")
+
+
+# ---- what interrupted runs leave behind ----
+
+
+def dead_pid() -> int:
+    """The pid of a process that has ended (and been reaped)."""
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+def killed_writer(cache: Path, folder_stage: bool) -> None:
+    """Run a writer in another process and kill it (SIGKILL: no cleanup) in the middle of its write."""
+    script = f"""
+import os, signal, sys
+from pathlib import Path
+sys.path.insert(0, {str(Path(__file__).parent.parent)!r})
+from dataparsers.atomic import atomic_file, atomic_folder
+target = Path({str(cache)!r}) / {"'dataset-k1'" if folder_stage else "'depth-k1.npz'"}
+with ({"atomic_folder" if folder_stage else "atomic_file"})(target) as temporary:
+    (temporary / "frame.png" if temporary.is_dir() else temporary).write_bytes(b"half")
+    os.kill(os.getpid(), signal.SIGKILL)
+"""
+    result = subprocess.run([sys.executable, "-c", script], timeout=60)
+    assert result.returncode == -signal.SIGKILL
+
+
+@pytest.mark.parametrize("folder_stage", [True, False])
+def test_the_next_run_removes_what_a_killed_writer_left(tmp_path: Path, folder_stage: bool) -> None:
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    killed_writer(cache, folder_stage)
+    assert len(leftovers(cache)) == 1
+    StageCache(cache)
+    assert leftovers(cache) == []
+
+
+def test_a_running_writers_partial_entry_is_kept(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    with atomic_folder(cache / "dataset-k1") as temporary:
+        (temporary / "frame.png").write_bytes(b"being written")
+        StageCache(cache)  # another run starts while this one writes
+        assert remove_stale_partials(cache) == []
+        assert (temporary / "frame.png").is_file()
+    assert (cache / "dataset-k1" / "frame.png").is_file()
+
+
+def test_only_partial_entries_of_ended_writers_are_removed(tmp_path: Path) -> None:
+    with atomic_file(tmp_path / "depth.npz") as temporary:
+        # ".depth.npz.w<pid>-<host>.<random>.partial.npz": keep "<host>.<random>.partial.npz".
+        host_and_rest = temporary.name.split(f".w{os.getpid()}-", 1)[1]
+    dead = tmp_path / f".depth.npz.w{dead_pid()}-{host_and_rest}"
+    live = tmp_path / f".views.npz.w{os.getpid()}-{host_and_rest}"
+    other_host = tmp_path / f".depth.npz.w{dead_pid()}-00000000.abc.partial.npz"
+    unrelated = [tmp_path / ".hidden.partial", tmp_path / "notes.partial.txt", tmp_path / "depth.npz"]
+    for path in [dead, live, other_host, *unrelated]:
+        path.write_bytes(b"x")
+    assert remove_stale_partials(tmp_path, "views.npz") == []
+    assert remove_stale_partials(tmp_path) == [dead]
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(
+        path.name for path in [live, other_host, *unrelated]
+    )
+
+
 # ---- an unwritable cache ----
 
 
@@ -165,19 +276,31 @@ def test_a_cache_under_a_file_is_an_input_error(tmp_path: Path) -> None:
     assert str(folder) in str(error.value)
 
 
-def test_a_read_only_cache_folder_is_an_input_error(tmp_path: Path) -> None:
+def test_a_cache_dir_that_is_a_file_is_named_a_file(tmp_path: Path) -> None:
+    folder = tmp_path / "cache.txt"
+    folder.write_text("not a folder")
+    with pytest.raises(Mom4dInputError, match="is a file, not a folder.*--cache-dir") as error:
+        StageCache(folder)
+    assert str(folder) in str(error.value) and "File exists" not in str(error.value)
+    assert folder.read_text() == "not a folder"
+
+
+def test_a_read_only_cache_folder_is_an_input_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     folder = tmp_path / "read_only"
     folder.mkdir()
     folder.chmod(0o555)
     try:
-        if os.access(folder, os.W_OK):  # the superuser writes anyway: fall back on a path under a file
-            (tmp_path / "a_file").write_text("not a folder")
-            folder = tmp_path / "a_file" / "cache"
+        if os.access(folder, os.W_OK):  # the superuser writes anyway: make the write fail as it would for a user
+
+            def refused(path: Path):
+                raise PermissionError(13, "Permission denied", str(path))
+
+            monkeypatch.setattr("dataparsers.cache.atomic_file", refused)
         with pytest.raises(Mom4dInputError, match="not writable") as error:
             StageCache(folder)
         assert str(folder) in str(error.value)
     finally:
-        (tmp_path / "read_only").chmod(0o755)
+        folder.chmod(0o755)
 
 
 # ---- atomic writes ----

@@ -174,6 +174,31 @@ def test_write_camera_paths(transforms: dict, tmp_path: Path) -> None:
         assert get_path_from_json(json.loads(path.read_text())).times is not None
 
 
+def test_paths_that_differ_are_kept_unless_overwrite(transforms: dict, tmp_path: Path) -> None:
+    folder = tmp_path / "paths"
+    written = write_camera_paths(transforms, folder)
+    assert write_camera_paths(transforms, folder) == written  # the same content may be written again
+    edited = folder / "side.json"
+    edited.write_text(edited.read_text().replace('"fov"', '"fov" ', 1))
+    edited_text = edited.read_text()
+    with pytest.raises(Mom4dInputError, match=r"^side\.json in .*paths differs from.*--overwrite True") as error:
+        write_camera_paths(transforms, folder)
+    assert "up_down.json" not in str(error.value) and edited.read_text() == edited_text
+    with pytest.raises(Mom4dInputError, match="up_down.json, side.json, zoom_in.json, circle.json in"):
+        write_camera_paths(transforms, folder, loops=4)  # other options: nothing is written
+    assert json.loads((folder / "circle.json").read_text()) == path_of("circle", transforms)
+    write_camera_paths(transforms, folder, loops=4, overwrite=True)
+    assert json.loads(edited.read_text()) == path_of("side", transforms, loops=4)
+
+
+def test_the_command_takes_overwrite_as_ns_train_takes_booleans() -> None:
+    from dataparsers.cli import parse_command_line
+
+    command = parse_command_line(CameraPathsCommand, ["--load-config", "run/config.yml", "--overwrite", "True"])
+    assert command.overwrite and command.load_config == Path("run/config.yml")
+    assert not parse_command_line(CameraPathsCommand, ["--load-config", "run/config.yml"]).overwrite
+
+
 def test_missing_input_view_is_explained(transforms: dict) -> None:
     transforms["mom4d"]["input_view"] = "absent"
     with pytest.raises(Mom4dInputError, match="absent"):

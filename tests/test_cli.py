@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -10,7 +12,8 @@ from typing import TYPE_CHECKING
 import cv2
 import pytest
 
-from dataparsers.cli import SynthesizeCommand, entrypoint, main
+from dataparsers import cli as cli_module
+from dataparsers.cli import PREVIEW_NAMES, SynthesizeCommand, entrypoint, main, parse_command_line
 from dataparsers.errors import Mom4dInputError
 
 if TYPE_CHECKING:
@@ -75,7 +78,7 @@ def test_a_non_empty_output_folder_is_refused_and_nothing_is_written(
     (output / "notes.txt").write_text("mine")
     cache = tmp_path / "cache"
     command = SynthesizeCommand(image=landscape_photo, output=output, synthesis=landscape.config(cache))
-    with pytest.raises(Mom4dInputError, match="--overwrite") as error:
+    with pytest.raises(Mom4dInputError, match="--overwrite True") as error:
         main(command)
     assert str(output) in str(error.value)
     assert sorted(path.name for path in output.iterdir()) == ["notes.txt"]
@@ -102,6 +105,86 @@ def test_overwrite_replaces_the_previews(synthesized: SynthesizeCommand) -> None
     main(command)
     assert json.loads((output / "summary.json").read_text())["image"] == str(synthesized.image)
     assert not stale_frame.exists()
+    assert {path.name for path in output.iterdir()} <= PREVIEW_NAMES
+    assert [path.name for path in output.parent.iterdir() if ".partial" in path.name] == []
+
+
+class Crash(Exception):
+    """Stands for a crash or Ctrl-C while the previews are written."""
+
+
+def crash_after_the_depth_preview(monkeypatch: pytest.MonkeyPatch) -> None:
+    real_write_image = cli_module.write_image
+
+    def write_then_crash(path: Path, image) -> Path:
+        written = real_write_image(path, image)
+        if path.name != "depth.png":
+            raise Crash
+        return written
+
+    monkeypatch.setattr(cli_module, "write_image", write_then_crash)
+
+
+def test_a_crash_leaves_no_half_written_output_and_the_next_run_succeeds(
+    synthesized: SynthesizeCommand, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    output = tmp_path / "out"
+    command = SynthesizeCommand(image=synthesized.image, output=output, synthesis=synthesized.synthesis)
+    with monkeypatch.context() as patch:
+        crash_after_the_depth_preview(patch)
+        with pytest.raises(Crash):
+            main(command)
+    assert list(tmp_path.iterdir()) == []
+    main(command)  # no --overwrite needed
+    assert (output / "summary.json").is_file()
+
+
+def test_the_next_run_removes_what_a_killed_run_left_beside_the_output(
+    synthesized: SynthesizeCommand, tmp_path: Path
+) -> None:
+    output = tmp_path / "out"
+    killed = f"""
+import os, signal, sys
+sys.path.insert(0, {str(Path(__file__).parent.parent)!r})
+from dataparsers.atomic import atomic_folder
+with atomic_folder({str(output)!r}) as building:
+    (building / "depth.png").write_bytes(b"half")
+    os.kill(os.getpid(), signal.SIGKILL)
+"""
+    assert subprocess.run([sys.executable, "-c", killed], timeout=60).returncode == -signal.SIGKILL
+    assert len([path for path in tmp_path.iterdir() if path.name.startswith(".out.")]) == 1
+    main(SynthesizeCommand(image=synthesized.image, output=output, synthesis=synthesized.synthesis))
+    assert [path for path in tmp_path.iterdir() if path.name.startswith(".out.")] == []
+    assert (output / "summary.json").is_file()
+
+
+def test_overwrite_keeps_the_old_previews_when_the_new_ones_fail(
+    synthesized: SynthesizeCommand, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    output = synthesized.output
+    before = {path.name: path.stat().st_mtime_ns for path in output.iterdir() if path.is_file()}
+    command = SynthesizeCommand(image=synthesized.image, output=output, overwrite=True, synthesis=synthesized.synthesis)
+    crash_after_the_depth_preview(monkeypatch)
+    with pytest.raises(Crash):
+        main(command)
+    assert {path.name: path.stat().st_mtime_ns for path in output.iterdir() if path.is_file()} == before
+    assert (output / "dataset" / "transforms.json").is_file()
+    assert [path.name for path in output.parent.iterdir() if ".partial" in path.name] == []
+
+
+def test_overwrite_refuses_a_folder_holding_other_files(
+    landscape: TinyLandscape, landscape_photo: Path, tmp_path: Path
+) -> None:
+    output = tmp_path / "out"
+    output.mkdir()
+    (output / "summary.json").write_text("{}")
+    (output / "thesis.tex").write_text("mine")
+    command = SynthesizeCommand(
+        image=landscape_photo, output=output, overwrite=True, synthesis=landscape.config(tmp_path / "cache")
+    )
+    with pytest.raises(Mom4dInputError, match=r"holds thesis\.tex besides previews.*nothing was written"):
+        main(command)
+    assert (output / "thesis.tex").read_text() == "mine"
 
 
 def test_a_static_scene_still_gets_a_loop_video(
@@ -122,6 +205,14 @@ def test_a_static_scene_still_gets_a_loop_video(
             capture.release()
     else:
         assert (output / "loop.gif").is_file()
+
+
+def test_booleans_are_written_as_in_ns_train(tmp_path: Path) -> None:
+    arguments = ["photo.jpg", "-o", "out", "--overwrite", "True", "--force", "True"]
+    command = parse_command_line(SynthesizeCommand, arguments)
+    assert command.overwrite and command.synthesis.force and command.output == Path("out")
+    defaults = parse_command_line(SynthesizeCommand, ["photo.jpg", "--overwrite", "False"])
+    assert not defaults.overwrite and not defaults.synthesis.force
 
 
 def test_entrypoint_reports_a_missing_image_on_one_line(

@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from dataparsers.cameras import intrinsics_from_fov, look_around_pose, orbit_pose
-from dataparsers.dataset_writer import DatasetWriter, frame_stem, opengl_camera_to_world, to_dataset_world, write_ply
+from dataparsers.dataset_writer import DatasetWriter, frame_stem, opengl_camera_to_world, to_dataset_world
+from dataparsers.ply import write_point_ply
 
 WIDTH, HEIGHT = 12, 8
 INTRINSICS = intrinsics_from_fov(WIDTH, HEIGHT, 50.0)
@@ -131,7 +132,7 @@ def test_ply_header_and_vertices(written: tuple[Path, dict]) -> None:
 
 
 def test_empty_ply(tmp_path: Path) -> None:
-    write_ply(tmp_path / "empty.ply", np.zeros((0, 3), np.float32), np.zeros((0, 3), np.uint8))
+    write_point_ply(tmp_path / "empty.ply", np.zeros((0, 3), np.float32), np.zeros((0, 3), np.uint8))
     assert (tmp_path / "empty.ply").read_bytes().endswith(b"end_header\n")
     assert b"element vertex 0\n" in (tmp_path / "empty.ply").read_bytes()
 

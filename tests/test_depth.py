@@ -270,7 +270,7 @@ def test_estimate_depth_with_an_unknown_method_lists_the_valid_ones():
 
 def test_estimate_depth_from_file_needs_a_path():
     rgb, sky = _landscape()
-    with pytest.raises(Mom4dInputError, match="needs a depth file"):
+    with pytest.raises(Mom4dInputError, match="--depth file needs a map: pass --depth-file"):
         estimate_depth(rgb, sky, method="file")
 
 
@@ -383,8 +383,16 @@ def test_grey_png_stored_as_three_equal_channels_is_accepted(tmp_path):
 def test_aspect_ratio_mismatch_names_both_shapes(tmp_path):
     path = tmp_path / "map.npy"
     np.save(path, np.ones((40, 40)))
-    with pytest.raises(Mom4dInputError, match=r"40x40 .* image is 60x40"):
+    with pytest.raises(Mom4dInputError, match=r"40 x 40 .* photo is 60 x 40"):
         load_depth_file(path, (40, 60))
+
+
+def test_aspect_ratio_mismatch_gives_the_photos_size_not_the_working_size(tmp_path):
+    path = tmp_path / "map.npy"
+    np.save(path, np.ones((40, 40)))
+    with pytest.raises(Mom4dInputError, match=r"the photo is 4000 x 3000") as error:
+        load_depth_file(path, (48, 64), photo_size=(3000, 4000))
+    assert "64" not in str(error.value).replace(str(path), "")
 
 
 def test_aspect_ratio_within_one_percent_is_accepted(tmp_path):
@@ -414,3 +422,61 @@ def test_depth_file_logs_its_resampling(tmp_path, caplog):
     np.save(path, _depth_ramp(96, 128))
     load_depth_file(path, (48, 64))
     assert "from 128x96 to 64x48" in caplog.text
+
+
+def _warnings(caplog) -> list[str]:
+    return [record.getMessage() for record in caplog.records if record.levelno == logging.WARNING]
+
+
+def test_nan_and_negative_depths_are_counted_in_a_warning_and_end_at_the_sky_depth(tmp_path, caplog):
+    depth = _depth_ramp(40, 50)
+    depth[0, :10] = np.nan
+    depth[1, :10] = -3.0
+    path = tmp_path / "map.npy"
+    np.save(path, depth)
+    loaded = load_depth_file(path, (40, 50))
+    assert (loaded[:2, :10] == SKY_DEPTH).all()
+    (message,) = [message for message in _warnings(caplog) if "map.npy" in message]
+    assert "20 of 2000 pixels (1.00%) are NaN, zero or negative" in message
+    assert "placed at the sky depth" in message
+
+
+def test_invalid_values_of_a_resampled_map_say_that_neighbours_fill_them(tmp_path, caplog):
+    disparity = np.full((80, 100), 0.5)
+    disparity[10, 10] = np.nan
+    path = tmp_path / "map.npy"
+    np.save(path, disparity)
+    load_depth_file(path, (40, 50), "disparity")
+    (message,) = [message for message in _warnings(caplog) if "map.npy" in message]
+    assert "1 of 8000 pixels (0.01%) are NaN, negative or infinite" in message
+    assert "take no part in the resampling" in message
+
+
+def test_a_valid_map_gives_no_warning(tmp_path, caplog):
+    path = tmp_path / "map.npy"
+    np.save(path, _depth_ramp())
+    load_depth_file(path, (48, 64))
+    disparity = 1.0 / _depth_ramp()
+    disparity[:3] = 0.0  # zero disparity is infinitely far: valid
+    np.save(path, disparity)
+    load_depth_file(path, (48, 64), "disparity")
+    assert _warnings(caplog) == []
+
+
+def test_depths_beyond_the_sky_depth_are_clipped_with_a_warning(caplog):
+    depth = np.full((10, 20), 2.0)
+    depth[:3, :5] = 2.0 * SKY_DEPTH * 3  # 150 times the nearest depth
+    normalized = normalize_depth(depth)
+    assert (normalized[:3, :5] == SKY_DEPTH).all()
+    (message,) = _warnings(caplog)
+    assert f"more than {SKY_DEPTH:g} times its nearest depth" in message
+    assert "15 of 200 pixels (7.50%)" in message and "clipped to the sky depth" in message
+
+
+def test_sky_pixels_are_not_counted_as_clipped(caplog):
+    depth = np.full((10, 20), 2.0)
+    depth[:3] = 1000.0
+    sky = np.zeros(depth.shape, dtype=bool)
+    sky[:3] = True
+    normalize_depth(depth, sky)
+    assert _warnings(caplog) == []

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from dataparsers.config import SynthesisConfig
 from dataparsers.errors import Mom4dInputError
 from dataparsers.image_io import load_image
 
@@ -76,6 +77,9 @@ def test_rgba_white_mode_composites_on_white(tmp_path, caplog):
     np.testing.assert_allclose(loaded.rgb[10, 5], np.array(ORANGE) / 255, atol=1e-6)
     np.testing.assert_allclose(loaded.rgb[10, 30], expected_right, atol=1e-6)
     assert loaded.opacity_mask is None
+    # Which pixels were transparent is kept, so that the automatic motion can leave them still.
+    assert loaded.transparent is not None and loaded.transparent.dtype == bool
+    assert loaded.transparent[:, 20:].all() and not loaded.transparent[:, :20].any()
     assert "composited it on white" in caplog.text
 
 
@@ -85,6 +89,7 @@ def test_rgba_mask_mode_keeps_colours_and_returns_the_opacity(tmp_path, caplog):
     np.testing.assert_allclose(loaded.rgb[10, 30], np.array(ORANGE) / 255, atol=1e-6)
     assert loaded.opacity_mask is not None and loaded.opacity_mask.dtype == bool
     assert loaded.opacity_mask[:, :20].all() and not loaded.opacity_mask[:, 20:].any()
+    assert np.array_equal(loaded.transparent, ~loaded.opacity_mask)
     assert "opacity mask" in caplog.text
 
 
@@ -172,10 +177,10 @@ def test_image_under_32_pixels_is_an_input_error(tmp_path, size):
 
 
 def test_extreme_aspect_ratio_that_shrinks_under_32_pixels_is_an_input_error(tmp_path):
-    with pytest.raises(Mom4dInputError, match="max_resolution"):
+    with pytest.raises(Mom4dInputError, match="Raise --max-resolution"):
         load_image(_solid(tmp_path / "strip.png", size=(400, 40)), max_resolution=200)
 
 
-def test_max_resolution_under_32_is_an_input_error(tmp_path):
-    with pytest.raises(Mom4dInputError, match="max_resolution"):
-        load_image(_solid(tmp_path / "photo.png"), max_resolution=31)
+def test_max_resolution_under_32_is_an_input_error():
+    with pytest.raises(Mom4dInputError, match="^--max-resolution is 31"):
+        SynthesisConfig(max_resolution=31)

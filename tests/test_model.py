@@ -49,6 +49,13 @@ def test_camera_without_time_renders_t0_with_a_warning(capsys):
     assert "no time" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("time", [float("nan"), float("inf")])
+def test_camera_with_a_time_that_is_not_a_number_renders_t0_with_a_warning(capsys, time):
+    model = tiny_model()
+    assert torch.allclose(model.get_outputs_for_camera(input_camera(time))["rgb"], render(model, 0.0))
+    assert "not a number" in capsys.readouterr().out
+
+
 def test_loop_terms_weights_and_offsets():
     assert [(term.weight, term.frames) for term in loop_terms(0.0, 60)] == [(1.0, 0.0)]
     forward, backward = loop_terms(0.25, 60)

@@ -7,7 +7,13 @@ import numpy as np
 import pytest
 
 from dataparsers.errors import Mom4dInputError
-from dataparsers.motion_input import DEFAULT_AUTO_SPEED, SKY_SPEED_RATIO, MotionInput, resolve_motion_input
+from dataparsers.motion_input import (
+    DEFAULT_AUTO_SPEED,
+    MAX_SPEED_FRACTION,
+    SKY_SPEED_RATIO,
+    MotionInput,
+    resolve_motion_input,
+)
 
 # The original photo is 200 x 100 (width x height); it is worked on at half resolution.
 ORIGINAL_WIDTH, ORIGINAL_HEIGHT = 200, 100
@@ -252,7 +258,7 @@ def test_a_flow_is_resized_with_its_vectors_and_masked_where_it_moves(tmp_path, 
 @pytest.mark.parametrize("shape", [(100, 200), (100, 200, 3), (100, 100, 2), (2, 100, 200)])
 def test_a_flow_of_the_wrong_shape_is_an_error_naming_both_shapes(tmp_path, image_path, rgb, shape):
     np.save(tmp_path / "flow.npy", np.zeros(shape, dtype=np.float32))
-    expected = r"expected \(H, W, 2\) with W / H = 100 / 50"
+    expected = r"expected \(H, W, 2\) with the photo's aspect ratio \(the photo is 200 x 100 \(width x height\)\)"
     with pytest.raises(Mom4dInputError, match=rf"has shape \({shape[0]}, {shape[1]}.*{expected}"):
         resolve(image_path, rgb, flow=tmp_path / "flow.npy")
 
@@ -366,3 +372,89 @@ def test_automatic_default_leaves_a_doubtful_region_still_and_says_how_to_animat
 def test_unknown_mode_is_an_error(image_path, rgb):
     with pytest.raises(Mom4dInputError, match="Unknown motion mode 'wind'"):
         resolve(image_path, rgb, mode="wind")
+
+
+def test_transparent_pixels_are_never_animated_by_the_automatic_default(image_path):
+    height, width = 64, 128
+    rgb = np.empty((height, width, 3), dtype=np.float32)
+    rgb[:24] = [0.35, 0.55, 0.9]
+    rgb[24:] = np.clip(
+        np.array([0.25, 0.5, 0.15]) + np.random.default_rng(1).normal(0, 0.08, (height - 24, width, 1)), 0, 1
+    )
+    still = np.zeros((height, width), dtype=bool)
+    still[:, 64:] = True  # the right half was transparent
+    assert resolve_motion_input(image_path, rgb, 1.0).mask[:20, 64:].all()
+    motion = resolve_motion_input(image_path, rgb, 1.0, still=still)
+    assert not motion.mask[still].any() and motion.mask[:20, :64].all()
+    columns, rows = motion.hint_starts.astype(int).T
+    assert not still[rows, columns].any()
+
+
+def test_aspect_ratio_errors_give_the_photos_size(tmp_path, image_path, rgb):
+    _, hints_path = write_mask_and_hints(tmp_path, [[50, 50, 60, 50]])
+    cv2.imwrite(str(tmp_path / "square.png"), np.full((100, 100), 255, dtype=np.uint8))
+    with pytest.raises(Mom4dInputError, match=r"the photo is 2000 x 1000 \(width x height\)") as error:
+        resolve(image_path, rgb, motion_mask=tmp_path / "square.png", hints=hints_path, photo_size=(1000, 2000))
+    assert "100 x 50" not in str(error.value) and "working" not in str(error.value)
+    write_labelme(image_path, [RECTANGLE, ARROW], width=100, height=100)
+    with pytest.raises(Mom4dInputError, match=r"photo\.json: .*the photo is 200 x 100 \(width x height\)"):
+        resolve(image_path, rgb)
+
+
+# --- plausible speeds ---------------------------------------------------------------------------------------
+
+
+def test_an_absurdly_fast_flow_is_refused_with_one_clear_message(tmp_path, image_path, rgb):
+    flow = write_flow(tmp_path / "flow.npy", (50, 100), (1e6, 0.0))
+    expected = r"--flow .*flow\.npy: the fastest motion is 1e\+06 px per frame, 1e\+06 % of the image's long side"
+    with pytest.raises(Mom4dInputError, match=expected) as error:
+        resolve(image_path, rgb, flow=flow)
+    assert "(100 px)" in str(error.value) and "not plausible" in str(error.value)
+    assert "pixels per frame" in str(error.value) and "\n" not in str(error.value)
+
+
+def test_an_overflowing_flow_is_refused(tmp_path, image_path, rgb):
+    np.save(tmp_path / "flow.npy", np.full((50, 100, 2), 1e300))  # becomes infinite in float32
+    with pytest.raises(Mom4dInputError, match="not plausible"):
+        resolve(image_path, rgb, flow=tmp_path / "flow.npy")
+
+
+@pytest.mark.parametrize("flow_shape", [(100, 200), (25, 50)])
+def test_the_speed_limit_is_a_fraction_of_the_long_side_at_any_resolution(tmp_path, image_path, rgb, flow_shape):
+    limit = MAX_SPEED_FRACTION * flow_shape[1]  # px per frame at the flow's own resolution
+    resolve(image_path, rgb, flow=write_flow(tmp_path / "slow.npy", flow_shape, (0.0, 0.98 * limit)))
+    with pytest.raises(Mom4dInputError, match="not plausible"):
+        resolve(image_path, rgb, flow=write_flow(tmp_path / "fast.npy", flow_shape, (0.0, 1.02 * limit)))
+
+
+def test_arrows_made_too_fast_by_hint_frames_are_refused_naming_the_option(image_path, rgb):
+    write_labelme(image_path, [RECTANGLE, ARROW])  # 50 px on the 200 px photo
+    resolve(image_path, rgb, hint_frames=5.5)  # 9.1 px per frame: 4.5 % of the long side, under the limit
+    with pytest.raises(Mom4dInputError, match=r"photo\.json: the fastest motion is 50 px per frame") as error:
+        resolve(image_path, rgb, hint_frames=1.0)
+    assert "--hint-frames (now 1" in str(error.value)
+
+
+def test_too_fast_arrows_of_a_hints_file_are_refused(tmp_path, image_path, rgb):
+    mask_path, hints_path = write_mask_and_hints(tmp_path, [[50, 50, 50, 95], [60, 60, 60, 60 + 5000]])
+    with pytest.raises(Mom4dInputError, match=r"hint arrows of .*hints\.json: the fastest motion is 100 px per frame"):
+        resolve(image_path, rgb, motion_mask=mask_path, hints=hints_path)
+
+
+def test_a_too_fast_automatic_speed_is_refused(image_path):
+    rgb = np.empty((64, 128, 3), dtype=np.float32)
+    rgb[:24] = [0.35, 0.55, 0.9]
+    rgb[24:] = np.clip(np.array([0.25, 0.5, 0.15]) + np.random.default_rng(1).normal(0, 0.08, (40, 128, 1)), 0, 1)
+    with pytest.raises(Mom4dInputError, match="automatic motion"):
+        resolve_motion_input(image_path, rgb, 1.0, auto_speed=1024.0)
+
+
+def test_real_annotations_are_far_below_the_speed_limit():
+    from dataparsers.image_io import load_image
+
+    photo = Path(__file__).parent.parent / "examples" / "forest_stream.jpg"
+    image = load_image(photo, max_resolution=256)
+    motion = resolve_motion_input(photo, image.rgb, image.scale, photo_size=image.original_size)
+    assert motion.source == "labelme annotation forest_stream.json" and len(motion.hint_velocities) > 20
+    fastest = np.linalg.norm(motion.hint_velocities, axis=1).max() / max(image.rgb.shape[:2])
+    assert 0 < fastest < MAX_SPEED_FRACTION / 20

@@ -256,3 +256,29 @@ def test_transforms_json_on_disk_matches_the_returned_summary(run: Run) -> None:
     assert on_disk == run.dataset.transforms
     assert on_disk["mom4d"]["input_view"] == "r0o0"
     assert on_disk["mom4d"]["motion_source"] == "labelme annotation photo.json"
+
+
+def test_an_absurd_flow_is_refused_before_any_stage_runs(landscape: TinyLandscape, tmp_path: Path) -> None:
+    photo = landscape.write(tmp_path / "photo", annotate=False)
+    flow = np.zeros((landscape.height, landscape.width, 2), np.float32)
+    flow[landscape.water_top_row :] = (1e6, 0.0)  # beyond float16, in which the views cache their motion
+    np.save(tmp_path / "flow.npy", flow)
+    with pytest.raises(Mom4dInputError, match=r"--flow .*flow\.npy: the fastest motion is 1e\+06 px per frame"):
+        SceneSynthesis(photo, landscape.config(tmp_path / "cache", flow=tmp_path / "flow.npy"))
+    assert not any((tmp_path / "cache").glob("*-*"))
+
+
+def test_transparent_pixels_composited_on_white_do_not_move(landscape: TinyLandscape, tmp_path: Path) -> None:
+    from dataparsers.segmentation import detect_sky
+
+    pixels = np.dstack([np.rint(landscape.rgb() * 255.0), np.full((landscape.height, landscape.width), 255.0)])
+    pixels[:, 2 * landscape.width // 3 :, 3] = 0  # a cut-out: the right third is transparent
+    photo = tmp_path / "cutout.png"
+    cv2.imwrite(str(photo), cv2.cvtColor(pixels.astype(np.uint8), cv2.COLOR_RGBA2BGRA))
+    synthesis = SceneSynthesis(photo, landscape.config(tmp_path / "cache", alpha_mode="white"))
+    transparent = synthesis.image.transparent
+    assert transparent is not None and transparent[:, -1].all() and not transparent[:, 0].any()
+    assert detect_sky(synthesis.image.rgb)[transparent].any()  # the white is taken for sky ...
+    assert synthesis.motion_input.source.startswith("automatic")
+    assert not synthesis.motion_input.mask[transparent].any()  # ... but never moves
+    assert synthesis.motion_input.mask[: landscape.horizon_row, 0].any()  # the real sky still does

@@ -58,6 +58,8 @@ class DepthOptions:
     """Hub id or folder of a learned method's model; None for the method's default."""
     device: torch.device = torch.device("cpu")
     """Where a learned model runs."""
+    photo_size: tuple[int, int] | None = None
+    """(height, width) of the photo file, for messages about a depth file; default: the working image's size."""
 
 
 def _prior_estimator(options: DepthOptions) -> DepthEstimator:
@@ -66,8 +68,8 @@ def _prior_estimator(options: DepthOptions) -> DepthEstimator:
 
 def _file_estimator(options: DepthOptions) -> DepthEstimator:
     if options.depth_file is None:
-        raise Mom4dInputError("Depth method 'file' needs a depth file; pass the path of a .npy, .png or .exr map.")
-    return DepthFromFile(Path(options.depth_file), options.depth_file_kind)
+        raise Mom4dInputError("--depth file needs a map: pass --depth-file with the path of a .npy, .png or .exr map.")
+    return DepthFromFile(Path(options.depth_file), options.depth_file_kind, options.photo_size)
 
 
 def _zoedepth_estimator(options: DepthOptions) -> DepthEstimator:
@@ -107,23 +109,25 @@ def estimate_depth(
     depth_file_kind: Literal["depth", "disparity"] = "depth",
     model: str | None = None,
     device: torch.device | str = "cpu",
+    photo_size: tuple[int, int] | None = None,
 ) -> np.ndarray:
     """Depth of `rgb` (float32 HxWx3 in [0, 1]) by `method`, given its sky (`sky_mask`, bool HxW, True = sky).
 
     Methods: "prior" (the weight-free landscape prior), "file" (the user's map at `depth_file`, holding depth or
     disparity as `depth_file_kind` says), and the learned "zoedepth", "depth-anything" and "marigold", which load
-    `model` (a hub id or folder; None for the method's default) onto `device`. Returns float32 HxW in the
+    `model` (a hub id or folder; None for the method's default) onto `device`. `photo_size` (height, width of
+    the photo file) is only for messages. Returns float32 HxW in the
     project's convention: values in [1, SKY_DEPTH], sky pixels exactly SKY_DEPTH.
     """
     if rgb.ndim != 3 or rgb.shape[2] != 3 or sky_mask.shape != rgb.shape[:2] or sky_mask.dtype != bool:
         raise ValueError(f"estimate_depth needs HxWx3 rgb and a bool HxW sky mask, got {rgb.shape}, {sky_mask.shape}")
     if method not in DEPTH_ESTIMATORS:
-        raise Mom4dInputError(f"Depth method {method!r} is not known; choose one of: {', '.join(DEPTH_ESTIMATORS)}.")
+        raise Mom4dInputError(f"--depth {method!r} is not known; choose one of: {', '.join(DEPTH_ESTIMATORS)}.")
     if depth_file is not None and method != "file":
-        logger.warning(f"The depth file {depth_file} is ignored because the depth method is {method!r}, not 'file'.")
+        logger.warning(f"--depth-file {depth_file} is ignored because --depth is {method!r}, not 'file'.")
     if model is not None and method not in LEARNED_DEPTH_BACKENDS:
-        logger.warning(f"The depth model {model} is ignored because the depth method {method!r} uses no model.")
-    options = DepthOptions(depth_file, depth_file_kind, model, torch.device(device))
+        logger.warning(f"--depth-model {model} is ignored because --depth {method!r} uses no model.")
+    options = DepthOptions(depth_file, depth_file_kind, model, torch.device(device), photo_size)
     estimator = DEPTH_ESTIMATORS[method](options)
     depth = estimator.estimate(rgb, sky_mask)
     if depth.shape != sky_mask.shape or not np.isfinite(depth).all():

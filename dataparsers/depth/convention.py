@@ -26,8 +26,9 @@ def normalize_depth(depth: np.ndarray, sky_mask: np.ndarray | None = None) -> np
     """Bring a z-depth map of any scale into the project's convention.
 
     Divides by the 1st percentile of the valid non-sky depths (so that percentile becomes exactly 1.0), clips
-    to [1, SKY_DEPTH] and sets sky pixels (`sky_mask` True) to SKY_DEPTH. Pixels with no usable depth (zero,
-    negative, NaN) and infinite depths are far: they get SKY_DEPTH too. Returns float32 HxW.
+    to [1, SKY_DEPTH] (with a warning that counts the pixels cut at SKY_DEPTH) and sets sky pixels (`sky_mask`
+    True) to SKY_DEPTH. Pixels with no usable depth (zero, negative, NaN) and infinite depths are far: they get
+    SKY_DEPTH too. Returns float32 HxW.
     """
     depth = np.asarray(depth, dtype=np.float64)
     _check_map(depth, sky_mask)
@@ -40,7 +41,9 @@ def normalize_depth(depth: np.ndarray, sky_mask: np.ndarray | None = None) -> np
         return normalized.astype(np.float32)
     # "lower" picks an actual sample, so after division that sample is exactly 1.0 and survives the clip.
     near = np.percentile(depth[~far], NEAR_PERCENTILE, method="lower")
-    normalized[~far] = np.clip(depth[~far] / near, 1.0, SKY_DEPTH)
+    relative = depth[~far] / near
+    _warn_about_clipped_far_depths(relative, depth.size)
+    normalized[~far] = np.clip(relative, 1.0, SKY_DEPTH)
     return normalized.astype(np.float32)
 
 
@@ -81,6 +84,16 @@ def depth_from_affine_depth(affine_depth: np.ndarray, sky_mask: np.ndarray | Non
     span = max(1.0 - near, 1e-6)
     depth[~far] = np.clip(1.0 + (SKY_DEPTH - 1.0) * (values[~far] - near) / span, 1.0, SKY_DEPTH)
     return depth.astype(np.float32)
+
+
+def _warn_about_clipped_far_depths(relative: np.ndarray, total: int) -> None:
+    """Warn when non-sky depths (relative to the nearest) lie beyond SKY_DEPTH, where they are cut."""
+    clipped = int(np.count_nonzero(relative > SKY_DEPTH))
+    if clipped:
+        logger.warning(
+            f"The depth map spans more than {SKY_DEPTH:g} times its nearest depth: {clipped} of {total} pixels "
+            f"({clipped / total:.2%}) lie farther and were clipped to the sky depth ({SKY_DEPTH:g})."
+        )
 
 
 def _check_map(values: np.ndarray, sky_mask: np.ndarray | None) -> None:

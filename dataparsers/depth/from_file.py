@@ -4,6 +4,8 @@ Formats: `.npy` (a 2-D numeric array), `.png` (8- or 16-bit) and `.exr`, the ima
 channel repeated as three). The map is resampled to the working resolution with validity-weighted interpolation:
 area averaging when shrinking, bilinear when enlarging, where pixels without a usable value (zero, negative,
 NaN, infinite) take no part and a pixel with no usable neighbour stays without a value (it ends far away).
+Values that cannot be what the file says it holds (NaN, negative, and zero depth or infinite disparity) are
+reported with a warning.
 """
 
 import os
@@ -33,11 +35,13 @@ class DepthFromFile:
 
     path: Path
     kind: DepthFileKind = "depth"
+    photo_size: tuple[int, int] | None = None
+    """(height, width) of the photo file, for messages; default: the working image's size."""
     name: str = "file"
 
     def estimate(self, rgb: np.ndarray, sky_mask: np.ndarray) -> np.ndarray:
         """Depth (float32 HxW, project convention) from the file, at the size of `rgb`; sky at SKY_DEPTH."""
-        return load_depth_file(self.path, rgb.shape[:2], self.kind, sky_mask)
+        return load_depth_file(self.path, rgb.shape[:2], self.kind, sky_mask, self.photo_size)
 
 
 def load_depth_file(
@@ -45,23 +49,27 @@ def load_depth_file(
     size: tuple[int, int],
     kind: DepthFileKind = "depth",
     sky_mask: np.ndarray | None = None,
+    photo_size: tuple[int, int] | None = None,
 ) -> np.ndarray:
     """Read a depth (or disparity) map, resample it to `size` (height, width) and convert it to our convention.
 
     Raises Mom4dInputError for a missing, unreadable or unsupported file, a map that is not 2-D, an aspect
-    ratio that differs from `size`'s by more than 1 %, or a map without any positive finite value.
+    ratio that differs from the photo's (`photo_size`, height and width; default `size`) by more than 1 %, or a
+    map without any positive finite value. Warns when some of its values are invalid (see `_invalid_values`).
     """
     path = Path(path)
     if kind not in ("depth", "disparity"):
-        raise Mom4dInputError(f"Depth file kind {kind!r} is not known; use 'depth' or 'disparity'.")
+        raise Mom4dInputError(f"--depth-file-kind {kind!r} is not known; use 'depth' or 'disparity'.")
     values = read_depth_map(path)
-    _check_aspect_ratio(path, values.shape, size)
+    _check_aspect_ratio(path, values.shape, photo_size or size)
     if not np.any(_usable(values)):
         raise Mom4dInputError(
             f"The {kind} file {path} has no positive finite value; every pixel is zero, negative, NaN or infinite. "
             f"Pass a map where larger values mean {'farther' if kind == 'depth' else 'nearer'}."
         )
-    if values.shape != tuple(size):
+    resampled = values.shape != tuple(size)
+    _warn_about_invalid_values(path, values, kind, resampled)
+    if resampled:
         logger.info(f"Resampling the {kind} map from {values.shape[1]}x{values.shape[0]} to {size[1]}x{size[0]}.")
         values = resample_valid(values, size)
     if kind == "disparity":
@@ -134,13 +142,40 @@ def _channels_equal(values: np.ndarray) -> bool:
     return bool(np.array_equal(values[:, :, 0], values[:, :, 1]) and np.array_equal(values[:, :, 0], values[:, :, 2]))
 
 
-def _check_aspect_ratio(path: Path, map_shape: tuple[int, ...], size: tuple[int, int]) -> None:
+def _invalid_values(values: np.ndarray, kind: DepthFileKind) -> tuple[np.ndarray, str]:
+    """Where a map holds values that cannot be a `kind` (bool mask), and what they are, in words.
+
+    NaN and negative values are invalid for both; so are zero depths (no depth) and infinite disparities (a
+    point at the camera). Infinite depth and zero disparity are valid: infinitely far.
+    """
+    if kind == "depth":
+        return np.isnan(values) | (values <= 0), "NaN, zero or negative"
+    return np.isnan(values) | (values < 0) | np.isposinf(values), "NaN, negative or infinite"
+
+
+def _warn_about_invalid_values(path: Path, values: np.ndarray, kind: DepthFileKind, resampled: bool) -> None:
+    invalid, description = _invalid_values(values, kind)
+    count = int(np.count_nonzero(invalid))
+    if not count:
+        return
+    fate = (
+        "they take no part in the resampling, and a pixel left without a valid value is placed at the sky depth "
+        "(far away)"
+        if resampled
+        else "they are placed at the sky depth (far away)"
+    )
+    logger.warning(
+        f"Depth file {path}: {count} of {values.size} pixels ({count / values.size:.2%}) are {description}; {fate}."
+    )
+
+
+def _check_aspect_ratio(path: Path, map_shape: tuple[int, ...], photo_size: tuple[int, int]) -> None:
     map_ratio = map_shape[1] / map_shape[0]
-    image_ratio = size[1] / size[0]
-    if abs(map_ratio / image_ratio - 1.0) > MAX_ASPECT_RATIO_DIFFERENCE:
+    photo_ratio = photo_size[1] / photo_size[0]
+    if abs(map_ratio / photo_ratio - 1.0) > MAX_ASPECT_RATIO_DIFFERENCE:
         raise Mom4dInputError(
-            f"Depth file {path} is {map_shape[1]}x{map_shape[0]} (width x height) but the image is "
-            f"{size[1]}x{size[0]}: their aspect ratios differ by more than 1 %. Pass a map of the same image."
+            f"Depth file {path} is {map_shape[1]} x {map_shape[0]} (width x height) but the photo is "
+            f"{photo_size[1]} x {photo_size[0]}: their aspect ratios differ by more than 1 %. Pass a map of this photo."
         )
 
 

@@ -30,6 +30,7 @@ from dataparsers.learned.loading import (
     diffusers_loading_options,
     gpu_memory_guard,
     load_model,
+    transformers_loader,
 )
 
 PredictionKind = Literal["depth", "disparity", "affine_depth"]
@@ -99,19 +100,7 @@ def depth_from_prediction(prediction: np.ndarray, kind: PredictionKind, sky_mask
     raise ValueError(f"unknown prediction kind {kind!r}")
 
 
-@dataclass
-class _TransformersDepthModel:
-    model: Any
-    processor: Any
-
-
-def _load_transformers_depth(source: ModelSource) -> _TransformersDepthModel:
-    from transformers import AutoImageProcessor, AutoModelForDepthEstimation
-
-    options = {"local_files_only": source.local_files_only}
-    model = AutoModelForDepthEstimation.from_pretrained(source.path_or_id, dtype=source.dtype, **options)
-    processor = AutoImageProcessor.from_pretrained(source.path_or_id, **options)
-    return _TransformersDepthModel(model.to(source.device).eval(), processor)
+_load_transformers_depth = transformers_loader("AutoModelForDepthEstimation")
 
 
 def _load_marigold(source: ModelSource) -> Any:

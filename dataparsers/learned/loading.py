@@ -8,7 +8,8 @@ and downloaded only when it is missing there and the hub is not switched off (`H
 run can refuse a missing model before it spends work. `load_model` loads each model once per process and device:
 on a GPU in half precision, on the CPU in single precision. Every way this can fail (no library, no weights, no
 network, a folder of the wrong model, a GPU out of memory) becomes a `Mom4dInputError` that names the model, where
-it was looked for and what to do.
+it was looked for and what to do. A model loaded from a weights file by its own module (`cached_model`,
+`file_fingerprint`) shares the same once-per-process cache.
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ import hashlib
 import importlib.util
 import json
 import os
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any, Callable, Iterator, Literal, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 import torch
 from packaging.version import Version
@@ -42,6 +44,25 @@ REQUIRED_PACKAGES: dict[Library, tuple[str, ...]] = {
 INSTALL_HINT = "pip install 'mom4d[depth]' (which brings transformers; diffusers comes with mom4d)"
 
 Model = TypeVar("Model")
+
+
+class DescribedModel(Protocol):
+    """What messages about a model need: a `ModelSpec`, or the spec of a model loaded from a file."""
+
+    @property
+    def reference(self) -> str:
+        """Hub id, folder or file, as the user gave it."""
+        ...
+
+    @property
+    def description(self) -> str:
+        """What the model is: 'ZoeDepth depth model'."""
+        ...
+
+    @property
+    def lighter(self) -> str:
+        """What to try when the GPU runs out of memory."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -205,12 +226,22 @@ def model_fingerprint(spec: ModelSpec) -> str:
     if not spec.is_folder or not spec.folder.is_dir():
         return f"hub:{spec.reference}"
     folder = spec.folder.resolve()
+    return f"folder:{folder}:{_stamps_digest(folder, sorted(folder.rglob('*')))}"
+
+
+def file_fingerprint(path: Path) -> str:
+    """What identifies a weights file in cache keys: its resolved path, size and modification time (not its bytes)."""
+    path = path.expanduser().resolve()
+    return f"file:{path}:{_stamps_digest(path.parent, [path])}"
+
+
+def _stamps_digest(root: Path, paths: Iterable[Path]) -> str:
     digest = hashlib.sha256()
-    for path in sorted(folder.rglob("*")):
+    for path in paths:
         if path.is_file():
             stat = path.stat()
-            digest.update(f"{path.relative_to(folder)}:{stat.st_size}:{stat.st_mtime_ns};".encode())
-    return f"folder:{folder}:{digest.hexdigest()[:16]}"
+            digest.update(f"{path.relative_to(root)}:{stat.st_size}:{stat.st_mtime_ns};".encode())
+    return digest.hexdigest()[:16]
 
 
 def model_dtype(device: torch.device, gpu_dtype: torch.dtype = torch.float16) -> torch.dtype:
@@ -225,7 +256,17 @@ def model_dtype(device: torch.device, gpu_dtype: torch.dtype = torch.float16) ->
     return gpu_dtype
 
 
-_LOADED: dict[tuple[Library, str, str], Any] = {}
+_LOADED: dict[tuple[str, str, str], Any] = {}
+
+
+def cached_model(key: tuple[str, str, str], load: Callable[[], Model]) -> Model:
+    """The model kept under `key` (kind, reference, device), loaded by `load` at the first call.
+
+    Every learned model lives in this one cache, so that `release_models` frees them all.
+    """
+    if key not in _LOADED:
+        _LOADED[key] = load()
+    return _LOADED[key]
 
 
 def load_model(spec: ModelSpec, device: torch.device, loader: Callable[[ModelSource], Model]) -> Model:
@@ -234,23 +275,47 @@ def load_model(spec: ModelSpec, device: torch.device, loader: Callable[[ModelSou
     `loader` gets the folder or hub id, the device, the dtype (`model_dtype`) and whether to stay off the network,
     and returns the model on that device.
     """
-    key = (spec.library, spec.reference, str(device))
-    if key not in _LOADED:
-        check_model(spec)
-        path_or_id = str(spec.folder) if spec.is_folder else spec.reference
-        where = f"the folder {path_or_id}" if spec.is_folder else f"the Hugging Face cache {hub_cache_folder()}"
-        logger.info("Loading the %s %s onto %s.", spec.description, spec.reference, device)
-        source = ModelSource(path_or_id, device, model_dtype(device, spec.gpu_dtype), local_files_only=hub_offline())
-        try:
-            with gpu_memory_guard(spec, "loading it"):
-                _LOADED[key] = loader(source)
-        except (OSError, ValueError, KeyError) as error:  # what transformers and diffusers raise for missing files
-            raise Mom4dInputError(
-                f"The {spec.description} {spec.reference} ({spec.option}) could not be loaded from {where}: "
-                f"{_first_line(error)}. Its weights may be missing or incomplete: fetch them again with "
-                f"`hf download {spec.reference}` on a machine with internet, or use {spec.alternative}."
-            ) from error
-    return _LOADED[key]
+    return cached_model((spec.library, spec.reference, str(device)), lambda: _load_checked(spec, device, loader))
+
+
+def _load_checked(spec: ModelSpec, device: torch.device, loader: Callable[[ModelSource], Model]) -> Model:
+    check_model(spec)
+    path_or_id = str(spec.folder) if spec.is_folder else spec.reference
+    where = f"the folder {path_or_id}" if spec.is_folder else f"the Hugging Face cache {hub_cache_folder()}"
+    logger.info("Loading the %s %s onto %s.", spec.description, spec.reference, device)
+    source = ModelSource(path_or_id, device, model_dtype(device, spec.gpu_dtype), local_files_only=hub_offline())
+    try:
+        with gpu_memory_guard(spec, "loading it"):
+            return loader(source)
+    except (OSError, ValueError, KeyError) as error:  # what transformers and diffusers raise for missing files
+        raise Mom4dInputError(
+            f"The {spec.description} {spec.reference} ({spec.option}) could not be loaded from {where}: "
+            f"{_first_line(error)}. Its weights may be missing or incomplete: fetch them again with "
+            f"`hf download {spec.reference}` on a machine with internet, or use {spec.alternative}."
+        ) from error
+
+
+@dataclass
+class TransformersModel:
+    """A transformers model on its device, in evaluation mode, with its image processor."""
+
+    model: Any
+    processor: Any
+
+
+def transformers_loader(auto_class: str) -> Callable[[ModelSource], TransformersModel]:
+    """A `load_model` loader of a transformers model through `auto_class` (e.g. 'AutoModelForDepthEstimation')
+    and its image processor through `AutoImageProcessor`."""
+
+    def load(source: ModelSource) -> TransformersModel:
+        import transformers
+
+        options = {"local_files_only": source.local_files_only}
+        model = getattr(transformers, auto_class).from_pretrained(source.path_or_id, dtype=source.dtype, **options)
+        processor = transformers.AutoImageProcessor.from_pretrained(source.path_or_id, **options)
+        return TransformersModel(model.to(source.device).eval(), processor)
+
+    return load
 
 
 def diffusers_loading_options(source: ModelSource) -> dict[str, Any]:
@@ -278,7 +343,7 @@ def loaded_model_count() -> int:
 
 
 @contextlib.contextmanager
-def gpu_memory_guard(spec: ModelSpec, task: str) -> Iterator[None]:
+def gpu_memory_guard(spec: DescribedModel, task: str) -> Iterator[None]:
     """Turn the GPU running out of memory during `task` into a Mom4dInputError that says what to try instead."""
     try:
         yield
