@@ -6,6 +6,9 @@ the same edge. All window sums are box filters, so the cost does not depend on t
 
 An optional per-pixel weight turns every window mean into a weighted mean: pixels of weight 0 take no part in the
 fits, so a masked region (the sky, say) cannot leak into its surroundings.
+
+`rolling_guidance` iterates the filter to clear an image of its texture while keeping the edges of its larger
+structures, so that the cleared image can guide another filter without handing it the texture.
 """
 
 import cv2
@@ -128,3 +131,22 @@ def _fit_colour(guide: np.ndarray, src: np.ndarray, eps: float, mean: _WindowMea
     ) / determinant[..., None]
     b = mean_src - (a[..., 0] * means[0] + a[..., 1] * means[1] + a[..., 2] * means[2])
     return a, b
+
+
+def rolling_guidance(rgb: np.ndarray, scale: float, iterations: int = 3, eps: float = 1e-2) -> np.ndarray:
+    """Remove texture smaller than `scale` pixels from `rgb` (HxWx3) while keeping the edges of larger structures.
+
+    The rolling guidance filter of Zhang, Shen, Xu and Jia (ECCV 2014), with guided filters as its joint filter:
+    a Gaussian blur of standard deviation scale / 2 first wipes out everything smaller than `scale` (stripes,
+    stains, grass blades) along with the edges; each iteration then filters the original image guided by the
+    previous result, which brings back the edges of the structures that survived the blur, and only those.
+    `eps` is the colour variance below which the guide counts as flat. Returns float32 HxWx3.
+    """
+    rgb = np.ascontiguousarray(rgb, dtype=np.float32)
+    if rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise ValueError(f"rolling_guidance: rgb must be HxWx3, got shape {rgb.shape}")
+    guide = cv2.GaussianBlur(rgb, (0, 0), max(0.5, scale / 2.0))
+    radius = max(1, round(scale))
+    for _ in range(iterations):
+        guide = np.stack([guided_filter(guide, rgb[..., channel], radius, eps) for channel in range(3)], axis=-1)
+    return guide

@@ -24,7 +24,7 @@ import numpy as np
 from dataparsers.errors import Mom4dInputError
 from dataparsers.log import logger
 from dataparsers.motion_field import resize_flow
-from dataparsers.segmentation import detect_sky, detect_water
+from dataparsers.segmentation import detect_sky, find_water
 
 MOTION_LABEL_PREFIX = "motion"
 HINT_LABEL_PREFIX = "hint"
@@ -349,13 +349,22 @@ def _from_flow(path: Path, shape: tuple[int, int], photo_size: tuple[int, int]) 
 
 
 def _automatic(image_path: Path, rgb: np.ndarray, auto_speed: float, still: np.ndarray | None = None) -> MotionInput:
-    """Animate what a landscape photo usually shows moving: clouds drift right, water flows down; never `still`."""
+    """Animate what a landscape photo usually shows moving: clouds drift right, water flows down; never `still`.
+
+    Only water the detector is sure of moves; water-like regions it doubts stay still, and one log line says
+    which, why, and how to animate them with an annotation.
+    """
     shape = rgb.shape[:2]
     logger.warning(f"No motion given for {image_path.name}: animating the sky and water found automatically. "
                    f"To choose what moves, {OPTIONS_HELP}.")
     speed = auto_speed * max(shape) / AUTO_REFERENCE_LONG_SIDE
     sky = detect_sky(rgb)
-    water = detect_water(rgb, sky)
+    water_search = find_water(rgb, sky)
+    water = water_search.water
+    if water_search.doubtful:
+        logger.warning(f"Left still in {image_path.name}, as it may not be water: {water_search.describe_doubtful()}. "
+                       "To animate such a region, draw a polygon labelled 'motion' over it and a line labelled 'hint' "
+                       f"along its flow in labelme, saved as {image_path.with_suffix('.json').name} beside the photo.")
     if still is not None:
         sky, water = sky & ~still, water & ~still
     regions = [

@@ -1,15 +1,21 @@
 """Weight-free sky and water detectors for landscape photos.
 
-Both are hand-tuned colour and texture heuristics, not learned segmenters: they are meant for the automatic
-motion default and for the landscape depth prior, and a user who needs precise regions draws them (labelme).
-Features are computed on a copy scaled to a fixed long side, so the thresholds on texture (intensity
-gradients, intensities in [0, 1]) mean the same at every input resolution; the masks are then scaled back
-to the input size. The thresholds were tuned on real landscape photos (an overcast sky above a pale rock
-ridge, a forest stream with white water).
+Both are hand-made colour, texture and layout rules, not learned segmenters: they serve the automatic motion
+default and the landscape depth prior, and a user who needs precise regions draws them (labelme). Features are
+computed on a copy scaled to a fixed long side, so the thresholds on texture (intensities in [0, 1]) mean the
+same at every input resolution; the masks are then scaled back to the input size.
+
+The water detector is built to be wrong on the safe side: a region is animated only when its colour, its texture
+and its place all say water. Regions that look only partly like water are reported as doubtful (with the reason)
+and left still, because a rippling pier or a melting rock is worse than a lake that does not move.
 """
+
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
+
+from dataparsers.horizon import horizon_row, sky_line_row
 
 ANALYSIS_LONG_SIDE = 512
 """Long side (pixels) of the copy the features are computed on."""
@@ -17,15 +23,62 @@ ANALYSIS_LONG_SIDE = 512
 MIN_SKY_FRACTION = 0.005
 """Less sky than this fraction of the image is treated as no sky (bright gaps in foliage, glare)."""
 
+SKY_MAX_TEXTURE = 0.008
+"""Fine texture (see `_fine_texture`) above which a pixel is textured: pale relief is densely textured."""
+
+SKY_END_RUN = 0.03
+"""The ground of a column starts at its first run of pixels without a sky's colour this long (fraction of the
+analysis long side); shorter runs (a bird, a branch, a cloud's shadow) are inside the sky."""
+
+SKY_DARKER = 0.25
+"""Pixels darker than the top of their column by this much (HSV value) are relief, not sky, whatever their hue."""
+
+SKY_LEAK_WINDOW = 0.125
+"""Width (fraction of the image width) of the neighbourhood a column's sky line is compared with."""
+
+SKY_LEAK_MARGIN = 0.04
+"""A column's sky may reach at most this far (fraction of the height) below its neighbourhood's median sky
+line: deeper tongues are pale ground (fog, haze, a snowfield) reached through a gap in the skyline."""
+
 MIN_WATER_FRACTION = 0.003
 """Water regions smaller than this fraction of the image are dropped as noise."""
 
+MIN_COOLNESS = 0.02
+"""Water is cool: its blue exceeds its red by at least this (it reflects the sky, or is deep or white water)."""
+
+COOLER_THAN_LAND = 0.04
+"""... and by this much more than the land does, so that a colour cast of the whole photo (fog, a blue hour)
+does not turn its rock and wood into water."""
+
+LAND_PERCENTILE = 25.0
+"""The land's coolness is this percentile of the non-sky pixels' coolness: the warmer quarter of the ground is
+land (wood, earth, rock, plants) unless water covers nearly all of it."""
+
+WATER_MIN_TEXTURE = 0.012
+"""Fine texture above which a pixel shows ripples, foam or reflections rather than a smooth or hazy surface
+(distant haze, which has a water's colour, carries less)."""
+
+WATER_MIN_TEXTURED_SHARE = 0.5
+"""A water region is textured when at least this share of its pixels is: smooth regions are left still."""
+
+WATER_MIN_ANISOTROPY = 1.5
+"""Ripples on a surface seen at a grazing angle are streaks along the horizontal: the intensity changes faster
+down the image than across it. A region is rippled when the median ratio of vertical to horizontal gradient
+energy is at least this; rock, foliage and most structure come close to 1."""
+
 
 def detect_sky(rgb: np.ndarray) -> np.ndarray:
-    """Find the sky: bright, grey-white or blue, smooth pixels connected to the top border.
+    """Find the sky: in each column, what lies above the ground and the pale textured relief standing on it.
 
-    The coarse mask found on the analysis copy is snapped to the image's edges at full resolution. Smooth
-    pale ground that touches the sky without an edge between them (fog, a snowfield) is taken as sky.
+    Scanning down a column, the ground starts at the first long run of pixels that do not have a sky's colour
+    (trees, grass, dark rock) or are much darker than the top of the column (hazy mountains); thin interruptions
+    (a bird, a wire, a cloud's shadow) stay inside the sky. Pale relief can have a sky's colour (a grey ridge under
+    an overcast sky, snowy peaks): the densely textured pixels stacked directly on top of the ground are relief
+    too. Everything above is sky, clouds included, however textured they are. What lies below a solid structure
+    is never sky, so fog or haze below a faint tree line or shore stays out; and a column's sky never reaches far
+    below its neighbours' (a pale band of fog seen through a gap in the skyline is not sky). The coarse mask found
+    on the analysis copy is snapped to the image's edges at full resolution. Smooth pale ground that touches the sky with no structure in between (a snowfield, fog
+    with nothing visible in it) cannot be told from the sky and is taken as sky.
 
     Args:
         rgb: HxWx3 float32 RGB image in [0, 1].
@@ -34,62 +87,142 @@ def detect_sky(rgb: np.ndarray) -> np.ndarray:
         Bool HxW mask, True on sky. All False when the image shows no (or almost no) sky.
     """
     small = _analysis_copy(rgb)
-    sky_coloured = _sky_coloured(small)
-    # Rock and snow can be as bright and as grey as an overcast sky, but they are textured: that is what
-    # keeps a pale mountain ridge out of the sky.
-    candidate = sky_coloured & (_fine_texture(small) < 0.008)
-
-    sky = _components_touching_top(candidate)
+    height, width = small.shape[:2]
+    run = max(2, round(SKY_END_RUN * max(height, width)))
+    ground = _open_vertically(~_sky_coloured(small) | _darker_than_sky_above(small), run)
+    ground_top = np.where(ground.any(axis=0), np.argmax(ground, axis=0), height)
+    textured = cv2.blur((_fine_texture(small) > SKY_MAX_TEXTURE).astype(np.float32), (9, 9)) > 0.5
+    sky_end = ground_top - _run_length_above(textured, ground_top)
+    sky_end = _cap_leaks(sky_end, height, width)
+    sky = np.arange(height)[:, None] < sky_end[None, :]
     sky = _open(sky, 5)  # cuts thin bridges along which the sky could leak into the ground
     sky = _components_touching_top(sky)
-    sky = _fill_sky_holes(_close(sky, 5), sky_coloured)
     if sky.mean() < MIN_SKY_FRACTION:
         return np.zeros(rgb.shape[:2], dtype=bool)
     return _refine_boundary(_to_input_size(sky, rgb.shape[:2]), rgb)
 
 
-def detect_water(rgb: np.ndarray, sky: np.ndarray) -> np.ndarray:
-    """Find water a landscape photo is likely to show: white water (foam) and grey rippled streams or pools.
+@dataclass(frozen=True)
+class DoubtfulWater:
+    """A region that looks partly like water but was left still."""
 
-    A heuristic, and an honest one: it looks for colourless pixels below the sky that are either bright
-    and cool (foam, cascades) or streaked along the horizontal (ripples, reflections), and keeps the
-    regions where such pixels are dense. It has no notion of what water is: pale rock with horizontal
-    strata can pass, and dark or coloured water (a green lake) is missed.
+    fraction: float
+    """Its share of the image."""
+    centre: tuple[float, float]
+    """Its centre (x, y) as fractions of the image's width and height."""
+    reason: str
+    """Why it was left still, in a few words."""
+
+    def where(self) -> str:
+        """Where in the image the region lies, in words ("lower left")."""
+        x, y = self.centre
+        vertical = "upper" if y < 1 / 3 else "middle" if y < 2 / 3 else "lower"
+        horizontal = "left" if x < 1 / 3 else "centre" if x < 2 / 3 else "right"
+        return "centre" if (vertical, horizontal) == ("middle", "centre") else f"{vertical} {horizontal}"
+
+
+@dataclass(frozen=True)
+class WaterSearch:
+    """What the water detector found: water it is sure of, and regions it doubted."""
+
+    water: np.ndarray
+    """Bool HxW, True on water that should move."""
+    doubtful: tuple[DoubtfulWater, ...]
+    """Water-like regions left still, largest first."""
+
+    def describe_doubtful(self, limit: int = 3) -> str:
+        """The doubtful regions in words, the `limit` largest by name ("2.5 % of the image at the centre (why)")."""
+        shown = self.doubtful[:limit]
+        described = "; ".join(f"{100 * region.fraction:.1f} % of the image at the {region.where()} ({region.reason})"
+                              for region in shown)
+        hidden = len(self.doubtful) - len(shown)
+        return described + (f"; and {hidden} smaller" if hidden else "")
+
+
+def detect_water(rgb: np.ndarray, sky: np.ndarray) -> np.ndarray:
+    """Find water that can be animated safely: bool HxW, True on water (see `find_water`)."""
+    return find_water(rgb, sky).water
+
+
+def find_water(rgb: np.ndarray, sky: np.ndarray) -> WaterSearch:
+    """Find water a landscape photo shows, keeping only regions whose colour, texture and place all say water.
+
+    Candidates are cool pixels (bluer than red, and bluer than the photo's land) below the sky and, when the
+    photo shows sky, below the horizon (`dataparsers.horizon`), where they are dense. A candidate region is water
+    when most of it is textured (ripples, foam, reflections) and its texture is streaked along the horizontal, as
+    ripples are on a surface seen at a grazing angle. Regions that fail a test are doubtful: a smooth or hazy one
+    may be calm water, fog, distant haze, a road or a slab; an evenly textured one rock or foliage. Wood, earth
+    and grey rock are not cooler than the land and never candidates. Dark or coloured water (a green lake) and
+    water with no texture are missed: they stay still.
 
     Args:
         rgb: HxWx3 float32 RGB image in [0, 1].
         sky: bool HxW sky mask (from `detect_sky`); sky is never water, and water lies below it.
 
     Returns:
-        Bool HxW mask, True on water. All False when nothing looks like water.
+        The water to animate (bool HxW) and the doubtful regions, with the reason each was left still.
     """
     if sky.shape != rgb.shape[:2]:
         raise ValueError(f"sky mask of shape {sky.shape} for an image of shape {rgb.shape[:2]}")
     small = _analysis_copy(rgb)
     sky_small = _analysis_copy(sky.astype(np.float32)) > 0.5
-    value, saturation = _value_saturation(small)
-    red, blue = small[..., 0], small[..., 2]
-    grey = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
-    # The skyline is a strong edge but no water texture: gradients next to the sky are not counted.
-    off_skyline = ~_dilate(sky_small, 3)
-    grad_x = np.abs(cv2.Sobel(grey, cv2.CV_32F, 1, 0, ksize=3)) * off_skyline
-    grad_y = np.abs(cv2.Sobel(grey, cv2.CV_32F, 0, 1, ksize=3)) * off_skyline
-    texture = cv2.blur(grad_x + grad_y, (5, 5))
-    # Ripples and falling sheets of water are streaks across the flow: intensity changes mostly vertically.
-    streakiness = cv2.blur(grad_y, (9, 9)) / (cv2.blur(grad_x, (9, 9)) + 1e-3)
+    on_ground = _on_ground(sky_small)
+    candidates = _water_coloured(small, ~sky_small) & on_ground
+    # Water is where cool pixels are dense, not a scatter of single pixels on rock or bark.
+    regions = (cv2.blur(candidates.astype(np.float32), (15, 15)) > 0.5) & on_ground
+    regions = _drop_small_components(_open(regions, 5), MIN_WATER_FRACTION)
 
-    colourless = saturation < 0.3
-    cool = blue > red + 0.05
-    foam = colourless & cool & (value > 0.75) & (texture > 0.5)
-    rippled = colourless & (blue > red - 0.03) & (value > 0.25) & (streakiness > 1.8) & (texture > 0.2)
-    evidence = (foam | rippled) & ~sky_small & _below_sky(sky_small)
+    textured = _fine_texture(small) > WATER_MIN_TEXTURE
+    anisotropy = _gradient_anisotropy(small)
+    count, labels, stats, centroids = cv2.connectedComponentsWithStats(regions.astype(np.uint8), connectivity=8)
+    water = np.zeros_like(regions)
+    doubtful = []
+    for label in range(1, count):
+        region = labels == label
+        reason = _doubt(region, textured, anisotropy)
+        if reason is None:
+            water |= region
+            continue
+        height, width = region.shape
+        centre = (float(centroids[label][0]) / width, float(centroids[label][1]) / height)
+        doubtful.append(DoubtfulWater(stats[label, cv2.CC_STAT_AREA] / region.size, centre, reason))
+    doubtful.sort(key=lambda region: region.fraction, reverse=True)
+    return WaterSearch(water=_to_input_size(water, rgb.shape[:2]) & ~sky, doubtful=tuple(doubtful))
 
-    # Water is where the evidence is dense, not a scatter of single pixels on rock or bark.
-    density = cv2.blur(evidence.astype(np.float32), (15, 15))
-    water = (density > 0.25) & colourless & ~sky_small
-    water = _open(_close(water, 7), 5)
-    water = _drop_small_components(water, MIN_WATER_FRACTION)
-    return _to_input_size(water, rgb.shape[:2]) & ~sky
+
+def _on_ground(sky: np.ndarray) -> np.ndarray:
+    """Where water can lie: below the sky in every column and, when the photo shows sky, below the horizon
+    (hazy blue mountains and low clouds rise above it)."""
+    on_ground = _below_sky(sky) & ~sky
+    if sky_line_row(sky) is not None:
+        on_ground &= np.arange(sky.shape[0])[:, None] > horizon_row(sky)
+    return on_ground
+
+
+def _water_coloured(rgb: np.ndarray, ground: np.ndarray) -> np.ndarray:
+    """Pixels cool enough to be water: blue exceeds red by MIN_COOLNESS, and by COOLER_THAN_LAND more than it does
+    on the land (`ground`: bool mask of the pixels that are not sky)."""
+    colour = cv2.blur(rgb, (5, 5))
+    coolness = colour[..., 2] - colour[..., 0]
+    land = float(np.percentile(coolness[ground], LAND_PERCENTILE)) if ground.any() else 0.0
+    return coolness > max(MIN_COOLNESS, land + COOLER_THAN_LAND)
+
+
+def _doubt(region: np.ndarray, textured: np.ndarray, anisotropy: np.ndarray) -> str | None:
+    """Why a water-coloured `region` should be left still, or None when it looks like water."""
+    if textured[region].mean() < WATER_MIN_TEXTURED_SHARE:
+        return "it is smooth or hazy: calm water looks like that, but so do fog, distant haze, a road or a slab"
+    if np.median(anisotropy[region]) < WATER_MIN_ANISOTROPY:
+        return "its texture is not streaked like ripples: rock or foliage look like that"
+    return None
+
+
+def _gradient_anisotropy(rgb: np.ndarray) -> np.ndarray:
+    """Local ratio of vertical to horizontal intensity-gradient energy (about 1 for texture with no direction)."""
+    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    vertical = cv2.GaussianBlur(cv2.Sobel(grey, cv2.CV_32F, 0, 1, ksize=3) ** 2, (0, 0), 3)
+    horizontal = cv2.GaussianBlur(cv2.Sobel(grey, cv2.CV_32F, 1, 0, ksize=3) ** 2, (0, 0), 3)
+    return vertical / (horizontal + 1e-6)
 
 
 def _analysis_copy(image: np.ndarray) -> np.ndarray:
@@ -134,14 +267,6 @@ def _fine_texture(rgb: np.ndarray) -> np.ndarray:
     return cv2.blur(detail, (5, 5))
 
 
-def _components_touching_top(mask: np.ndarray) -> np.ndarray:
-    """Keep the 8-connected components of `mask` that reach the top row."""
-    _, labels = cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)
-    top_labels = np.unique(labels[0])
-    top_labels = top_labels[top_labels != 0]
-    return np.isin(labels, top_labels)
-
-
 def _sky_coloured(rgb: np.ndarray) -> np.ndarray:
     """Pixels with the colour of a sky: bright grey-white (overcast, clouds) or blue."""
     value, saturation = _value_saturation(rgb)
@@ -151,24 +276,48 @@ def _sky_coloured(rgb: np.ndarray) -> np.ndarray:
     return grey_white | blue_sky
 
 
-def _fill_sky_holes(sky: np.ndarray, sky_coloured: np.ndarray) -> np.ndarray:
-    """Fill the holes of the sky that are not ground.
+def _darker_than_sky_above(rgb: np.ndarray) -> np.ndarray:
+    """Pixels much darker than the top of their column: hazy mountains can have a sky's hue, not its brightness.
 
-    Such a hole does not reach the bottom border, and it is either enclosed by sky (a bird, a textured
-    cloud) or mostly sky-coloured (a cloud cut off by a side border).
+    The top row stands for the sky (where it is a tree instead, its pixels are not sky-coloured anyway); it is
+    smoothed across columns so that a bird or a branch at the top does not change the reference.
     """
-    count, labels = cv2.connectedComponents((~sky).astype(np.uint8), connectivity=4)
-    if count <= 1:
-        return sky
-    on_bottom = np.zeros(count, dtype=bool)
-    on_bottom[labels[-1]] = True
-    on_border = on_bottom.copy()
-    on_border[np.concatenate([labels[0], labels[:, 0], labels[:, -1]])] = True
-    sizes = np.maximum(np.bincount(labels.ravel(), minlength=count), 1)
-    coloured_fraction = np.bincount(labels.ravel(), weights=sky_coloured.ravel(), minlength=count) / sizes
-    fill = ~on_bottom & (~on_border | (coloured_fraction > 0.6))
-    fill[0] = False  # label 0 is the sky itself
-    return sky | fill[labels]
+    value = rgb.max(axis=2)
+    window = max(3, round(SKY_LEAK_WINDOW * rgb.shape[1]))
+    top = cv2.blur(value[:1], (window, 1), borderType=cv2.BORDER_REFLECT)
+    return value < top - SKY_DARKER
+
+
+def _open_vertically(mask: np.ndarray, length: int) -> np.ndarray:
+    """Keep the vertical runs of `mask` at least `length` pixels long."""
+    kernel = np.ones((length, 1), dtype=np.uint8)
+    return cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_OPEN, kernel).astype(bool)
+
+
+def _run_length_above(mask: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """For each column x, how many consecutive True pixels of `mask` end just above row `rows[x]`."""
+    height, width = mask.shape
+    run = np.zeros((height + 1, width), dtype=np.int32)  # run[r]: True pixels ending at row r - 1
+    for row in range(height):
+        run[row + 1] = np.where(mask[row], run[row] + 1, 0)
+    return run[rows, np.arange(width)]
+
+
+def _cap_leaks(sky_end: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Limit each column's sky end (first non-sky row) to SKY_LEAK_MARGIN below its neighbourhood's median."""
+    window = max(3, round(SKY_LEAK_WINDOW * width)) | 1
+    padded = np.pad(sky_end.astype(np.float32), window // 2, mode="edge")
+    neighbourhood = np.lib.stride_tricks.sliding_window_view(padded, window)
+    cap = np.median(neighbourhood, axis=1) + SKY_LEAK_MARGIN * height
+    return np.minimum(sky_end, np.round(cap).astype(sky_end.dtype))
+
+
+def _components_touching_top(mask: np.ndarray) -> np.ndarray:
+    """Keep the 8-connected components of `mask` that reach the top row."""
+    _, labels = cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)
+    top_labels = np.unique(labels[0])
+    top_labels = top_labels[top_labels != 0]
+    return np.isin(labels, top_labels)
 
 
 def _refine_boundary(sky: np.ndarray, rgb: np.ndarray) -> np.ndarray:
@@ -215,10 +364,6 @@ def _ellipse(size: int) -> np.ndarray:
     return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
 
 
-def _dilate(mask: np.ndarray, radius: int) -> np.ndarray:
-    return cv2.dilate(mask.astype(np.uint8), _ellipse(2 * radius + 1)).astype(bool)
-
-
 def _near_boundary(mask: np.ndarray, radius: float) -> np.ndarray:
     """Pixels within `radius` of the other side of the mask's boundary, on either side."""
     inside = mask.astype(np.uint8)
@@ -229,7 +374,3 @@ def _near_boundary(mask: np.ndarray, radius: float) -> np.ndarray:
 
 def _open(mask: np.ndarray, size: int) -> np.ndarray:
     return cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_OPEN, _ellipse(size)).astype(bool)
-
-
-def _close(mask: np.ndarray, size: int) -> np.ndarray:
-    return cv2.morphologyEx(mask.astype(np.uint8), cv2.MORPH_CLOSE, _ellipse(size)).astype(bool)

@@ -341,6 +341,34 @@ def test_automatic_default_with_nothing_to_animate_is_a_static_scene(image_path,
     assert motion.is_static and "static scene" in caplog.text
 
 
+def test_automatic_default_moves_the_sky_and_the_water_of_the_tiny_landscape(landscape, image_path):
+    motion = resolve_motion_input(image_path, landscape.rgb(), 1.0)
+    assert motion.source == "automatic (sky, water)"
+    water_rows = slice(landscape.water_top_row + 2, None)
+    assert motion.mask[: landscape.horizon_row - 2].all() and motion.mask[water_rows].mean() > 0.9
+    assert not motion.mask[landscape.horizon_row + 2 : landscape.water_top_row - 2].any()  # the grass stays
+    rows = motion.hint_starts[:, 1].astype(int)
+    in_water = rows >= landscape.water_top_row
+    assert in_water.any() and np.all(motion.hint_velocities[in_water, 0] == 0.0)
+    assert np.all(motion.hint_velocities[in_water, 1] > 0.0)  # water flows down the image
+
+
+def test_automatic_default_leaves_a_doubtful_region_still_and_says_how_to_animate_it(image_path, caplog):
+    height, width = 64, 128
+    rgb = np.empty((height, width, 3), dtype=np.float32)
+    rgb[:20] = [0.35, 0.55, 0.9]
+    rgb[20:] = np.clip(
+        np.array([0.25, 0.5, 0.15]) + np.random.default_rng(2).normal(0, 0.08, (height - 20, width, 1)), 0, 1
+    )
+    rgb[36:, 30:90] = [0.50, 0.55, 0.62]  # a smooth slab of a water's colour: a road, or a calm pond?
+    with caplog.at_level(logging.WARNING, logger="mom4d"):
+        motion = resolve_motion_input(image_path, rgb, 1.0)
+    assert motion.source == "automatic (sky)" and not motion.mask[36:, 30:90].any()
+    doubts = [record.getMessage() for record in caplog.records if "Left still in photo.jpg" in record.getMessage()]
+    assert len(doubts) == 1
+    assert "smooth" in doubts[0] and "labelled 'motion'" in doubts[0] and "photo.json" in doubts[0]
+
+
 def test_unknown_mode_is_an_error(image_path, rgb):
     with pytest.raises(Mom4dInputError, match="Unknown motion mode 'wind'"):
         resolve(image_path, rgb, mode="wind")

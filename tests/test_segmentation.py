@@ -1,8 +1,9 @@
 import time
 
 import numpy as np
+import pytest
 
-from dataparsers.segmentation import detect_sky, detect_water
+from dataparsers.segmentation import detect_sky, detect_water, find_water
 
 HEIGHT, WIDTH = 120, 160
 
@@ -93,3 +94,131 @@ def test_detectors_are_fast_at_working_resolution():
     water = detect_water(rgb, sky)
     assert time.perf_counter() - begin < 1.0
     assert sky[:290].mean() > 0.95 and water[320:, 420:580].mean() > 0.9
+
+
+def fog_grey_sky(rows: int, width: int) -> np.ndarray:
+    return np.clip(np.full((rows, width, 3), [0.80, 0.82, 0.86], dtype=np.float32), 0, 1)
+
+
+def rippled_lake(rows: int, width: int, seed: int) -> np.ndarray:
+    """Grey-blue water with wavy horizontal ripples, as a lake under a pale sky looks from its shore."""
+    y, x = np.mgrid[0:rows, 0:width].astype(np.float32)
+    ripples = 0.12 * np.sin(1.3 * y + 0.4 * np.sin(0.15 * x + 0.2 * y))
+    ripples += np.random.default_rng(seed).normal(0.0, 0.02, (rows, width)).astype(np.float32)
+    return np.clip(np.array([0.42, 0.50, 0.60], dtype=np.float32) + ripples[..., None], 0, 1)
+
+
+def pier_scene(plank_colours: tuple[tuple[float, ...], tuple[float, ...]]) -> tuple[np.ndarray, np.ndarray]:
+    """A foggy lake seen from a wooden pier: pale sky, a dark far shore, rippled water, and a boardwalk of planks
+    (alternate colours, spaced by perspective) narrowing from the bottom of the frame into the lake.
+
+    Returns the photo and the pier's mask.
+    """
+    rgb = np.concatenate([
+        fog_grey_sky(36, WIDTH),
+        textured((0.45, 0.48, 0.52), (8, WIDTH), 0.02, seed=11),
+        rippled_lake(HEIGHT - 44, WIDTH, seed=12),
+    ])
+    pier = np.zeros((HEIGHT, WIDTH), dtype=bool)
+    for row in range(50, HEIGHT):
+        nearness = (row - 50) / (HEIGHT - 50)
+        half_width = 6 + 24 * nearness
+        columns = slice(int(WIDTH / 2 - half_width), int(WIDTH / 2 + half_width))
+        pier[row, columns] = True
+        plank = int(12 / (nearness + 0.15)) % 2
+        rgb[row, columns] = textured(plank_colours[plank], (1, columns.stop - columns.start), 0.02, seed=row)[0]
+    return rgb, pier
+
+
+PLANKS = {
+    "brown wood": ((0.52, 0.45, 0.38), (0.30, 0.25, 0.21)),
+    "weathered grey wood": ((0.60, 0.60, 0.60), (0.35, 0.35, 0.36)),
+    "wood in a blue fog": ((0.55, 0.58, 0.62), (0.33, 0.35, 0.39)),
+}
+
+
+@pytest.mark.parametrize("planks", PLANKS.values(), ids=PLANKS.keys())
+def test_detect_water_never_animates_a_pier_and_still_finds_the_lake(planks):
+    rgb, pier = pier_scene(planks)
+    water = detect_water(rgb, detect_sky(rgb))
+    assert water[pier].mean() < 0.01
+    lake = np.zeros_like(pier)
+    lake[56:, :] = True
+    lake &= ~_dilate(pier, 4)
+    assert water[lake].mean() > 0.9
+
+
+def _dilate(mask: np.ndarray, radius: int) -> np.ndarray:
+    import cv2
+
+    return cv2.dilate(mask.astype(np.uint8), np.ones((2 * radius + 1,) * 2, np.uint8)).astype(bool)
+
+
+def test_find_water_leaves_smooth_and_rock_like_slabs_of_water_colour_still_and_says_why():
+    rgb = np.concatenate([blue_sky(40, WIDTH), grass(HEIGHT - 40, WIDTH, seed=13)])
+    road = np.zeros((HEIGHT, WIDTH), dtype=bool)
+    road[60:, 10:70] = True
+    rock = np.zeros_like(road)
+    rock[60:, 90:150] = True
+    rgb[road] = (0.50, 0.55, 0.62)  # a smooth blue-grey road
+    rgb[rock] = textured((0.45, 0.50, 0.58), (HEIGHT, WIDTH), 0.08, seed=14)[rock]  # grainy blue-grey rock
+    search = find_water(rgb, detect_sky(rgb))
+    assert not search.water.any()
+    reasons = {region.where(): region.reason for region in search.doubtful}
+    assert reasons.keys() == {"lower left", "lower right"}
+    assert "smooth" in reasons["lower left"] and "not streaked" in reasons["lower right"]
+    assert "lower left" in search.describe_doubtful() and "% of the image" in search.describe_doubtful()
+
+
+def test_detect_water_ignores_a_pale_rock_slab_with_strata_beside_white_water():
+    rgb = grass(HEIGHT, WIDTH, seed=15)
+    rgb[:, 20:60] = streaked_water(HEIGHT, 40, seed=16)
+    rgb[:, 90:150] = textured((0.72, 0.72, 0.71), (HEIGHT, 60), 0.03, seed=17)
+    rgb[::5, 90:150] -= 0.15  # horizontal strata, streaked like ripples but colourless
+    water = detect_water(np.clip(rgb, 0, 1), np.zeros((HEIGHT, WIDTH), dtype=bool))
+    assert water[:, 24:56].mean() > 0.9
+    assert not water[:, 86:].any()
+
+
+def test_detect_water_finds_the_tiny_landscapes_striped_water(landscape):
+    rgb = landscape.rgb()
+    water = detect_water(rgb, detect_sky(rgb))
+    assert water[landscape.water_top_row + 2 :].mean() > 0.9
+    assert not water[: landscape.water_top_row - 2].any()
+
+
+def test_detect_water_ignores_hazy_mountains_above_the_horizon():
+    # Grainy blue mountains streaked by bands of haze look like rippled water, but they rise from row 50, above
+    # where a camera held about level sees the ground's horizon (row 50.5 here).
+    mountains = textured((0.48, 0.54, 0.65), (20, WIDTH), 0.03, seed=18)
+    mountains[::3] -= 0.06
+    rgb = np.clip(np.concatenate([blue_sky(30, WIDTH), mountains, grass(HEIGHT - 50, WIDTH, seed=19)]), 0, 1)
+    sky = detect_sky(rgb)
+    assert sky[:28].all() and not sky[32:].any()
+    assert not detect_water(rgb, sky).any()
+    rgb[60:80] = rgb[30:50]  # the same streaks below the horizon pass for water
+    assert detect_water(rgb, sky)[62:78].mean() > 0.9
+
+
+@pytest.mark.parametrize("gap_in_the_tree_line", [False, True])
+def test_detect_sky_stops_at_a_faint_tree_line_and_leaves_the_fog_below_it(gap_in_the_tree_line):
+    rgb = np.concatenate([
+        fog_grey_sky(30, WIDTH),
+        textured((0.42, 0.45, 0.43), (10, WIDTH), 0.04, seed=20),  # a tree line, dimmed by the fog
+        fog_grey_sky(20, WIDTH) - 0.05,  # fog lying on the ground, as pale and smooth as the sky
+        grass(HEIGHT - 60, WIDTH, seed=21),
+    ])
+    if gap_in_the_tree_line:
+        rgb[30:40, 70:80] = fog_grey_sky(10, 10)
+    sky = detect_sky(np.clip(rgb, 0, 1))
+    assert sky[:28].mean() > 0.97
+    assert not sky[42:60].any()
+
+
+def test_detect_sky_keeps_textured_clouds_inside_the_sky():
+    rgb = np.concatenate([blue_sky(50, WIDTH), grass(HEIGHT - 50, WIDTH, seed=22)])
+    cloud = textured((0.92, 0.92, 0.94), (12, 60), 0.06, seed=23)  # a bright cloud with a grainy texture
+    rgb[15:27, 50:110] = np.clip(cloud, 0, 1)
+    sky = detect_sky(rgb)
+    assert sky[15:27, 50:110].mean() > 0.95
+    assert sky[:48].mean() > 0.97 and sky[52:].mean() < 0.01

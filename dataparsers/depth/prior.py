@@ -1,33 +1,36 @@
 """A weight-free depth prior for landscape photos: a ground plane rising to a horizon, a backdrop, a far sky.
 
-The model is a level camera above flat ground. A ground point seen at row y lies at depth proportional to
+The model is a camera above flat ground. A ground point seen at row y lies at depth proportional to
 1 / (y - horizon), so the disparity (1 / depth) grows linearly from 0 at the horizon to its largest value at the
 bottom row, the nearest point of the scene. What rises above the horizon without being sky (mountains, tree
 crowns) stands on the ground far away: it is a backdrop at a fixed far depth, which the ground also reaches
-just below the horizon. The sky is at SKY_DEPTH.
+just below the horizon. The sky is at SKY_DEPTH. The horizon comes from `dataparsers.horizon`: the sky line, or
+lower, where a camera tilted slightly down would see it.
 
-That geometry knows nothing of the image, so the disparity is then filtered edge-aware, guided by the photo.
-With a wide window (a tenth of the image) the guided filter fits the disparity, within each window, as an
-affine function of the colours: where colour changes with height (green meadow below orange trees below a grey
-mountain) the smooth ramp turns into regions at different depths whose borders follow the image's edges. The
-guide is first smoothed by a small self-guided filter, so that fine texture (grass, leaves, rock grain) is not
-copied into the depth. The sky takes no part in the filtering and is set back to SKY_DEPTH afterwards, so
-neither side of the sky line bleeds into the other.
+That geometry knows nothing of the image. The image's structure may then bend it, but its texture may not: the
+photo is first cleared of everything smaller than a few percent of its size (a rolling guidance filter wipes
+out planks, stripes, stains, grass and ripples, and restores the edges of what is larger), and the disparity is
+filtered edge-aware, guided by that cleared image, in windows of a few percent of the image. Where a large region
+meets another of a different colour at a different height (a meadow below a tree line, the foot of a mountain),
+the disparity steps at their border; inside a region, where the cleared image is flat, it keeps the plane's
+smooth ramp. The sky takes no part in the filtering and is set back to SKY_DEPTH afterwards, so neither side of
+the sky line bleeds into the other. The work is done on a copy of DEPTH_LONG_SIDE pixels and the disparity
+enlarged back, which keeps the prior well under a second at 1024 px.
+
+The horizon assumes mom4d's default field of view: the prior is not told the one the user chose.
 """
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from dataparsers.depth.convention import SKY_DEPTH, normalize_depth
-from dataparsers.guided_filter import guided_filter
+from dataparsers.guided_filter import guided_filter, rolling_guidance
+from dataparsers.horizon import horizon_row
 
-HORIZON_FRACTION_WITHOUT_SKY = 0.2
-"""Horizon row, as a fraction of the height from the top, when no sky is visible: a photo without sky looks
-down at its subject, so the horizon is above the frame or near its top."""
-
-MIN_SKY_FRACTION = 0.002
-"""A sky mask covering less of the image than this is treated as no sky (a few stray pixels)."""
+DEPTH_LONG_SIDE = 384
+"""Long side (pixels) of the copy the prior works on; the disparity is smooth, so little is lost."""
 
 
 @dataclass(frozen=True)
@@ -35,49 +38,30 @@ class LandscapeDepthPrior:
     """Depth of a landscape photo from a ground plane, a backdrop and the sky; deterministic and fast."""
 
     name: str = "prior"
-    sky_line_percentile: float = 80.0
-    """The horizon is this percentile of the columns' lowest sky rows (see `horizon_row`)."""
-    max_horizon_fraction: float = 0.75
-    """The horizon is never lower than this fraction of the height, so some ground always remains."""
-    backdrop_depth: float = 0.4 * SKY_DEPTH
+    backdrop_depth: float = 0.5 * SKY_DEPTH
     """Depth of the backdrop above the horizon, relative to the bottom row at depth 1."""
-    filter_radius_fraction: float = 0.1
-    """Radius of the edge-aware depth filter as a fraction of the image's long side."""
-    filter_eps: float = 1e-4
-    """Regulariser of the depth filter: smaller follows the guide's colours more closely."""
-    guide_smoothing_radius_fraction: float = 0.004
-    """Radius of the texture-removing filter applied to the guide, as a fraction of the long side."""
-    guide_smoothing_eps: float = 1e-2
-    """Colour variance (in [0, 1] units) below which the guide is smoothed flat before it guides the depth."""
+    texture_size: float = 0.04
+    """Image detail smaller than this fraction of the long side is texture: it never shapes the depth."""
+    edge_radius: float = 0.05
+    """Radius of the windows of the edge-aware depth filter, as a fraction of the long side."""
+    edge_eps: float = 0.003
+    """Regulariser of that filter: colour variances well below it are too weak to place a depth edge."""
 
     def estimate(self, rgb: np.ndarray, sky_mask: np.ndarray) -> np.ndarray:
         """Depth (float32 HxW, project convention) of `rgb` (float32 HxWx3 in [0, 1]) with sky `sky_mask`."""
         height, width = sky_mask.shape
-        horizon = horizon_row(sky_mask, self.sky_line_percentile, self.max_horizon_fraction)
-        disparity = ground_disparity(height, width, horizon, self.backdrop_depth)
-        long_side = max(height, width)
-        guide = smooth_texture(rgb, _pixels(self.guide_smoothing_radius_fraction, long_side), self.guide_smoothing_eps)
-        radius = _pixels(self.filter_radius_fraction, long_side)
-        disparity = guided_filter(guide, disparity, radius, self.filter_eps, weights=(~sky_mask).astype(np.float32))
+        small_rgb, small_sky = _working_copy(rgb, sky_mask)
+        small_height, small_width = small_sky.shape
+        horizon = horizon_row(small_sky)
+        disparity = ground_disparity(small_height, small_width, horizon, self.backdrop_depth)
+        long_side = max(small_height, small_width)
+        structure = rolling_guidance(small_rgb, self.texture_size * long_side)
+        radius = max(1, round(self.edge_radius * long_side))
+        disparity = guided_filter(structure, disparity, radius, self.edge_eps, weights=(~small_sky).astype(np.float32))
+        if disparity.shape != (height, width):
+            disparity = cv2.resize(disparity, (width, height), interpolation=cv2.INTER_LINEAR)
         disparity = np.clip(disparity, 1.0 / self.backdrop_depth, None)
         return normalize_depth(1.0 / disparity, sky_mask)
-
-
-def horizon_row(sky_mask: np.ndarray, sky_line_percentile: float = 80.0, max_horizon_fraction: float = 0.75) -> float:
-    """Row of the horizon (0 = top, may be fractional).
-
-    With sky: a high percentile of the lowest sky row of each column that has sky, so that columns where trees
-    hide the lower sky do not raise it, while a few columns that show sky lower down (through gaps in foliage)
-    do not lower it; capped at `max_horizon_fraction` of the height. Without sky (less than MIN_SKY_FRACTION of
-    the image): HORIZON_FRACTION_WITHOUT_SKY of the height.
-    """
-    height = sky_mask.shape[0]
-    if sky_mask.mean() < MIN_SKY_FRACTION:
-        return HORIZON_FRACTION_WITHOUT_SKY * height
-    columns_with_sky = sky_mask.any(axis=0)
-    lowest_sky_rows = height - 1 - np.argmax(sky_mask[::-1, columns_with_sky], axis=0)
-    sky_line = float(np.percentile(lowest_sky_rows, sky_line_percentile))
-    return min(sky_line, max_horizon_fraction * height)
 
 
 def ground_disparity(height: int, width: int, horizon: float, backdrop_depth: float) -> np.ndarray:
@@ -92,11 +76,13 @@ def ground_disparity(height: int, width: int, horizon: float, backdrop_depth: fl
     return np.repeat(column[:, None], width, axis=1).astype(np.float32)
 
 
-def smooth_texture(rgb: np.ndarray, radius: int, eps: float) -> np.ndarray:
-    """Flatten low-contrast texture of `rgb` (HxWx3) while keeping strong edges: each channel guides itself."""
-    channels = [guided_filter(rgb[..., c], rgb[..., c], radius, eps) for c in range(3)]
-    return np.stack(channels, axis=-1)
-
-
-def _pixels(fraction: float, long_side: int) -> int:
-    return max(1, round(fraction * long_side))
+def _working_copy(rgb: np.ndarray, sky_mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The image and its sky shrunk (area averaging) to a long side of at most DEPTH_LONG_SIDE."""
+    height, width = sky_mask.shape
+    factor = DEPTH_LONG_SIDE / max(height, width)
+    rgb = np.ascontiguousarray(rgb, dtype=np.float32)
+    if factor >= 1:
+        return rgb, sky_mask
+    size = (max(1, round(width * factor)), max(1, round(height * factor)))
+    small_sky = cv2.resize(sky_mask.astype(np.float32), size, interpolation=cv2.INTER_AREA) > 0.5
+    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA), small_sky

@@ -15,6 +15,7 @@ from dataparsers.dataset_writer import OPENCV_TO_DATASET_WORLD
 from dataparsers.motion_field import resize_flow
 from dataparsers.synthesis import SceneSynthesis
 from mom_nerfstudio.camera_paths import TEST_TRAJECTORIES, InputCamera, camera_path
+from mom_nerfstudio.evaluation.detection_metrics import depth_abs_rel
 from mom_nerfstudio.evaluation.metrics import flow_endpoint_error, loop_seam, masked_metrics, psnr, ssim, video_flow
 from mom_nerfstudio.evaluation.piqe import piqe
 from mom_nerfstudio.evaluation.rendering import frames_per_second, path_cameras, render_frames, render_loop, with_time
@@ -138,9 +139,8 @@ def geometry_and_motion_errors(run: TrainedRun, truth: GroundTruth) -> dict[str,
     true_depth = truth.input_depth()
     solid = ~truth.sky_mask()
     estimated = synthesis.depth
-    absolute_relative = np.abs(estimated[solid] - true_depth[solid]) / true_depth[solid]
     moving = truth.input_motion_mask() & solid & synthesis.motion_input.mask
-    result = {"depth_abs_rel": float(np.mean(absolute_relative))}
+    result = {"depth_abs_rel": depth_abs_rel(estimated, true_depth, solid)}
     if moving.any():
         velocity = synthesis.motion_arrays["velocity"].reshape(*estimated.shape, 3) @ OPENCV_TO_DATASET_WORLD.T
         true_velocity = truth.input_velocity()

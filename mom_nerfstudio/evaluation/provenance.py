@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import platform
 import subprocess
+from pathlib import Path
 
 import torch
 
@@ -15,11 +16,15 @@ def hardware() -> str:
     return f"CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads), torch {torch.__version__}"
 
 
-def commit() -> str:
-    """The repository's current commit (with '+changes' when tracked files differ from it)."""
+def commit(repository: Path | None = None) -> str:
+    """The current commit of `repository` (default: the working directory's), with '+changes' when tracked files
+    differ from it."""
+    def git(*arguments: str) -> str:
+        return subprocess.run(["git", *arguments], capture_output=True, text=True, check=True, cwd=repository).stdout.strip()
+
     try:
-        sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True).stdout.strip()
+        sha = git("rev-parse", "--short", "HEAD")
+        dirty = git("status", "--porcelain", "--untracked-files=no")
         return sha + ("+changes" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
