@@ -54,6 +54,12 @@ class SynthesisConfig:
     """Seed of --inpaint sd (each view adds its index), so that a synthesis is reproducible."""
     inpaint_steps: int = DEFAULT_INPAINT_STEPS
     """Denoising steps of --inpaint sd per view: fewer is faster and rougher."""
+    segmentation: Literal["heuristic", "learned"] = "heuristic"
+    """How sky and water are found (for the depth and the automatic motion): 'heuristic' (colour, texture and place,
+    no weights) or 'learned' (a semantic segmentation model trained on ADE20K; see --segmentation-model)."""
+    segmentation_model: Optional[str] = None
+    """Hub id or folder of the segmentation model for --segmentation learned: a SegFormer or UperNet trained on
+    ADE20K; default: nvidia/segformer-b5-finetuned-ade-640-640 (lighter: nvidia/segformer-b0-finetuned-ade-512-512)."""
     motion: Literal["auto", "none"] = "auto"
     """Without an annotation, hints or flow: 'auto' moves detected sky and water, 'none' gives a static scene."""
     motion_mask: Optional[Path] = None

@@ -16,7 +16,7 @@ L / hint_frames original pixels per frame.
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Callable, Literal
 
 import cv2
 import numpy as np
@@ -24,7 +24,7 @@ import numpy as np
 from dataparsers.errors import Mom4dInputError
 from dataparsers.log import logger
 from dataparsers.motion_field import resize_flow
-from dataparsers.segmentation import detect_sky, find_water
+from dataparsers.segmentation import SkyAndWater, find_sky_and_water
 
 MOTION_LABEL_PREFIX = "motion"
 HINT_LABEL_PREFIX = "hint"
@@ -106,6 +106,7 @@ def resolve_motion_input(
     auto_speed: float = DEFAULT_AUTO_SPEED,
     photo_size: tuple[int, int] | None = None,
     still: np.ndarray | None = None,
+    sky_and_water: Callable[[], SkyAndWater] | None = None,
 ) -> MotionInput:
     """Find the motion for `image_path` from the first source that applies (see the module docstring).
 
@@ -125,6 +126,8 @@ def resolve_motion_input(
         auto_speed: automatic default speed, pixels per frame at AUTO_REFERENCE_LONG_SIDE.
         photo_size: (height, width) of the photo file, for messages; default: the working size over `scale`.
         still: bool HxW, pixels the automatic default must never animate (a transparent background).
+        sky_and_water: what the automatic default animates, computed on demand (the synthesis caches it and may use
+            a learned segmenter); the weight-free detectors when None.
 
     Raises:
         Mom4dInputError: for any malformed or inconsistent input, naming the file and the field, and for motion
@@ -167,7 +170,8 @@ def resolve_motion_input(
         return _from_flow(Path(flow), shape, photo_size)
 
     _check_plausible_speed(auto_speed, AUTO_REFERENCE_LONG_SIDE, "The automatic motion", "lower its speed")
-    return _automatic(image_path, rgb, auto_speed, still)
+    found = sky_and_water() if sky_and_water is not None else find_sky_and_water(rgb)
+    return _automatic(image_path, rgb, auto_speed, found, still)
 
 
 # --- labelme annotation -------------------------------------------------------------------------------------
@@ -348,7 +352,9 @@ def _from_flow(path: Path, shape: tuple[int, int], photo_size: tuple[int, int]) 
 # --- automatic default --------------------------------------------------------------------------------------
 
 
-def _automatic(image_path: Path, rgb: np.ndarray, auto_speed: float, still: np.ndarray | None = None) -> MotionInput:
+def _automatic(
+    image_path: Path, rgb: np.ndarray, auto_speed: float, found: SkyAndWater, still: np.ndarray | None = None
+) -> MotionInput:
     """Animate what a landscape photo usually shows moving: clouds drift right, water flows down; never `still`.
 
     Only water the detector is sure of moves; water-like regions it doubts stay still, and one log line says
@@ -358,8 +364,7 @@ def _automatic(image_path: Path, rgb: np.ndarray, auto_speed: float, still: np.n
     logger.warning(f"No motion given for {image_path.name}: animating the sky and water found automatically. "
                    f"To choose what moves, {OPTIONS_HELP}.")
     speed = auto_speed * max(shape) / AUTO_REFERENCE_LONG_SIDE
-    sky = detect_sky(rgb)
-    water_search = find_water(rgb, sky)
+    sky, water_search = found.sky, found.water
     water = water_search.water
     if water_search.doubtful:
         logger.warning(f"Left still in {image_path.name}, as it may not be water: {water_search.describe_doubtful()}. "

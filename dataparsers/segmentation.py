@@ -139,6 +139,21 @@ class WaterSearch:
         return described + (f"; and {hidden} smaller" if hidden else "")
 
 
+@dataclass(frozen=True)
+class SkyAndWater:
+    """What moves in a landscape photo by default: its sky, and the water found below it."""
+
+    sky: np.ndarray
+    """Bool HxW, True on sky."""
+    water: WaterSearch
+
+
+def find_sky_and_water(rgb: np.ndarray) -> SkyAndWater:
+    """The weight-free detectors' sky and water of `rgb` (HxWx3 float32 RGB in [0, 1])."""
+    sky = detect_sky(rgb)
+    return SkyAndWater(sky=sky, water=find_water(rgb, sky))
+
+
 def detect_water(rgb: np.ndarray, sky: np.ndarray) -> np.ndarray:
     """Find water that can be animated safely: bool HxW, True on water (see `find_water`)."""
     return find_water(rgb, sky).water

@@ -49,7 +49,8 @@ from dataparsers.motion_input import MotionInput, resolve_motion_input
 from dataparsers.point_renderer import render_points
 from dataparsers.progress import progress_bar
 from dataparsers.scene_growth import InventedPoints, ViewRender, complete_with_invented, grow_scene
-from dataparsers.segmentation import detect_sky
+from dataparsers.learned_segmentation import LearnedSkyWaterSegmenter, learned_segmentation_model
+from dataparsers.segmentation import DoubtfulWater, SkyAndWater, WaterSearch, find_sky_and_water
 from dataparsers.view_motion import hint_field_in_view, projected_point_motion
 
 # Bumped whenever a stage's output changes for the same options, so stale caches are not reused.
@@ -123,6 +124,8 @@ class SceneSynthesis:
         self.image: LoadedImage = load_image(self.image_path, config.max_resolution, config.alpha_mode)
         self.cache = StageCache(config.cache_dir or default_cache_folder(self.image_path), force=config.force)
         self.device = resolve_device(config.device)
+        if self.segmentation_model is not None and not self.cache.has_arrays("segmentation", self.segmentation_key):
+            check_model(self.segmentation_model)
         self.motion_input: MotionInput = resolve_motion_input(
             self.image_path,
             self.image.rgb,
@@ -134,6 +137,7 @@ class SceneSynthesis:
             hint_frames=config.hint_frames,
             photo_size=self.image.original_size,
             still=self.image.transparent,
+            sky_and_water=self.sky_and_water,
         )
         self.timings: dict[str, float] = {}
         for model in self.models_to_load():
@@ -142,6 +146,11 @@ class SceneSynthesis:
             check_motion_model(str(self.motion_model))
 
     # ---- learned models ----
+
+    @functools.cached_property
+    def segmentation_model(self) -> ModelSpec | None:
+        """The learned segmentation model of `--segmentation learned`, or None for the weight-free detectors."""
+        return learned_segmentation_model(self.config.segmentation_model) if self.config.segmentation == "learned" else None
 
     @property
     def motion_model(self) -> Path | None:
@@ -177,6 +186,22 @@ class SceneSynthesis:
     # ---- keys: computed from options and file contents only ----
 
     @functools.cached_property
+    def segmentation_key(self) -> str:
+        """Key of the sky and water stage."""
+        config = self.config
+        return stage_key(
+            "segmentation",
+            {
+                "version": PIPELINE_VERSION,
+                "image": self.image.content_hash,
+                "max_resolution": config.max_resolution,
+                "alpha_mode": config.alpha_mode,
+                "segmentation": config.segmentation,
+                **({"model": model_fingerprint(self.segmentation_model)} if self.segmentation_model is not None else {}),
+            },
+        )
+
+    @functools.cached_property
     def depth_key(self) -> str:
         """Key of the depth stage."""
         config = self.config
@@ -184,6 +209,7 @@ class SceneSynthesis:
             "depth",
             {
                 "version": PIPELINE_VERSION,
+                "segmentation": self.segmentation_key,
                 "image": self.image.content_hash,
                 "max_resolution": config.max_resolution,
                 "alpha_mode": config.alpha_mode,
@@ -299,11 +325,38 @@ class SceneSynthesis:
 
     # ---- stages ----
 
+    def sky_and_water(self) -> SkyAndWater:
+        """The photo's sky and water (`--segmentation`), computed once and cached."""
+        arrays = self.cache.arrays("segmentation", self.segmentation_key, self._segment)
+        doubtful = tuple(
+            DoubtfulWater(fraction=float(fraction), centre=(float(x), float(y)), reason=str(reason))
+            for fraction, (x, y), reason in zip(arrays["doubtful_fraction"], arrays["doubtful_centre"], arrays["doubtful_reason"])
+        )
+        return SkyAndWater(sky=arrays["sky"], water=WaterSearch(water=arrays["water"], doubtful=doubtful))
+
+    def _segment(self) -> dict[str, np.ndarray]:
+        started = time.perf_counter()
+        rgb = self.image.rgb
+        if self.segmentation_model is not None:
+            sky, water = LearnedSkyWaterSegmenter(self.segmentation_model, self.device).segment(rgb)
+            found = SkyAndWater(sky=sky, water=WaterSearch(water=water, doubtful=()))
+        else:
+            found = find_sky_and_water(rgb)
+        self.timings["segmentation"] = time.perf_counter() - started
+        doubtful = found.water.doubtful
+        return {
+            "sky": found.sky,
+            "water": found.water.water,
+            "doubtful_fraction": np.array([region.fraction for region in doubtful], dtype=np.float32),
+            "doubtful_centre": np.array([region.centre for region in doubtful], dtype=np.float32).reshape(-1, 2),
+            "doubtful_reason": np.array([region.reason for region in doubtful], dtype=str),
+        }
+
     @functools.cached_property
     def _depth_arrays(self) -> dict[str, np.ndarray]:
         def compute() -> dict[str, np.ndarray]:
             started = time.perf_counter()
-            sky = detect_sky(self.image.rgb)
+            sky = self.sky_and_water().sky
             depth = estimate_depth(
                 self.image.rgb,
                 sky,
