@@ -9,9 +9,8 @@ camera path shows at the frame's borders. Here a hole is filled in two layers:
   isotropically, with no streaks;
 - the detail: the high frequencies of the seen content, mirrored across the hole's edge (each hole pixel takes
   the pixel reflected through its nearest seen pixel), so the fill has the texture, contrast and orientation
-  of the content beside it. Deep holes are mirrored band by band (at most `REFLECTION_DEPTH` of the long side
-  at a time), so a band keeps reflecting the content near the edge and never brings in far-away structure
-  (the horizon into a ground band).
+  of the content beside it. Beyond `REFLECTION_DEPTH` of the long side the mirror image folds back (a deep hole
+  repeats the band next to its edge), so it never brings in far-away structure (the horizon into a ground band).
 
 Only the detail is mirrored: the mirrored structure itself (a river bank reflected into a zig-zag) would be
 worse than a smooth guess, while its fine texture reads as a continuation of the ground, water or sky.
@@ -24,7 +23,7 @@ import numpy as np
 from scipy import ndimage
 
 REFLECTION_DEPTH = 0.08
-"""Depth of the band mirrored at a time, as a fraction of the image's long side."""
+"""Depth of the band mirrored before the mirror image folds back, as a fraction of the image's long side."""
 
 DETAIL_SIGMA = 2.0
 """Gaussian scale (pixels) separating the mirrored detail from its own low frequencies, at 512 px; it scales with
