@@ -27,7 +27,8 @@ import tyro
 from dataparsers.log import logger, setup_logging
 from mom_nerfstudio.evaluation.benchmark import Scene, synthetic_scene
 from mom_nerfstudio.evaluation.fill_metrics import fill_quality
-from mom_nerfstudio.evaluation.hole_filling import HoleView, available_fillers, hole_views, near_band, path_coverage, true_depth_synthesis
+from dataparsers.synthesis import SceneSynthesis
+from mom_nerfstudio.evaluation.hole_filling import Filler, HoleView, available_fillers, hole_views, near_band, path_coverage, true_depth_synthesis
 from mom_nerfstudio.evaluation.provenance import commit, hardware
 
 METRICS = ("psnr", "ssim", "detail_ratio", "orientation_error")
@@ -63,7 +64,7 @@ class BenchmarkInpainting:
     """Where to write a comparison sheet per scene (views in rows: truth, then each method)."""
 
 
-def cached_hole_views(scene: Scene, synthesis, indices: list[int], folder: Path) -> list[HoleView]:
+def cached_hole_views(scene: Scene, synthesis: SceneSynthesis, indices: list[int], folder: Path) -> list[HoleView]:
     """`hole_views`, kept as .npz files in `folder` (true renders are the slow part)."""
     folder.mkdir(parents=True, exist_ok=True)
     views = []
@@ -77,7 +78,7 @@ def cached_hole_views(scene: Scene, synthesis, indices: list[int], folder: Path)
     return views
 
 
-def measure_scene(scene: Scene, options: BenchmarkInpainting, fillers: dict) -> dict:
+def measure_scene(scene: Scene, options: BenchmarkInpainting, fillers: dict[str, Filler]) -> dict:
     """Fill every view of one scene with every method and compare with the truth; time each method."""
     synthesis = true_depth_synthesis(scene, options.work_dir / "cache")
     indices = options.views if options.views is not None else list(range(len(synthesis.views)))
@@ -114,7 +115,7 @@ def measure_scene(scene: Scene, options: BenchmarkInpainting, fillers: dict) -> 
     return {"scene": scene.name, "size": f"{synthesis.intrinsics.width}x{synthesis.intrinsics.height}", "views": len(views), "methods": results}
 
 
-def time_filler(filler, views: list[HoleView], width: int) -> float:
+def time_filler(filler: Filler, views: list[HoleView], width: int) -> float:
     """Mean seconds `filler` takes on `views` resized to `width` pixels wide."""
     seconds = []
     for view in views:
