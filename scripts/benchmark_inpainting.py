@@ -25,9 +25,9 @@ import torch
 import tyro
 
 from dataparsers.log import logger, setup_logging
+from dataparsers.synthesis import SceneSynthesis
 from mom_nerfstudio.evaluation.benchmark import Scene, synthetic_scene
 from mom_nerfstudio.evaluation.fill_metrics import fill_quality
-from dataparsers.synthesis import SceneSynthesis
 from mom_nerfstudio.evaluation.hole_filling import Filler, HoleView, available_fillers, hole_views, near_band, path_coverage, true_depth_synthesis
 from mom_nerfstudio.evaluation.provenance import commit, hardware
 
