@@ -40,9 +40,11 @@ class SynthesisConfig:
     """Look-around rotation up and down for the synthesised views."""
     orbit_degrees: float = 5.0
     """Orbit of the synthesised views about the pivot at the scene's median depth."""
-    inpaint: Literal["telea", "none", "sd"] = "telea"
-    """Holes of the novel views: fill with OpenCV's Telea, leave them unsupervised ('none'), or grow the scene into
-    them view by view with Stable Diffusion inpainting ('sd', see --inpaint-model); filled pixels stay marked."""
+    inpaint: Literal["reflect", "telea", "none", "sd"] = "reflect"
+    """Holes of the novel views: 'reflect' (a smooth colour fill carrying the seen texture mirrored across the
+    hole's edge; no weights needed), OpenCV's 'telea' (smooth, streaked), leave them unsupervised ('none'), or grow
+    the scene into them view by view with Stable Diffusion inpainting ('sd', see --inpaint-model); filled pixels
+    stay marked."""
     inpaint_model: Optional[str] = None
     """Hub id or local folder of the Stable Diffusion inpainting model for --inpaint sd; default:
     stable-diffusion-v1-5/stable-diffusion-inpainting."""

@@ -32,8 +32,9 @@ class Scene:
     """Synthesis options the scene dictates (a synthetic scene's field of view)."""
 
 
-def synthetic_scene(seed: int, folder: Path, size: Size, device: str = "cpu") -> Scene:
-    """A procedural landscape with ground truth, written (once) into `folder` at the benchmark's size."""
+def synthetic_scene(seed: int, folder: Path, size: Size, device: str = "cpu", width: int | None = None) -> Scene:
+    """A procedural landscape with ground truth, written (once) into `folder` at the benchmark's size (or `width`
+    pixels wide when given)."""
     from mom_nerfstudio.evaluation.synthetic_ground_truth import LandscapeGroundTruth
     from mom_nerfstudio.evaluation.synthetic_landscape import LandscapeParams, write_scene
 
@@ -42,8 +43,8 @@ def synthetic_scene(seed: int, folder: Path, size: Size, device: str = "cpu") ->
     photo = scene_folder / f"{name}.png"
     params = LandscapeParams.random(seed)
     if not photo.exists():
-        width = 1024 if size == "full" else CPU_RESOLUTION
-        write_scene(scene_folder, params, width=width, name=name, device=device)
+        photo_width = width or (1024 if size == "full" else CPU_RESOLUTION)
+        write_scene(scene_folder, params, width=photo_width, name=name, device=device)
     return Scene(
         name=name,
         photo=photo,
