@@ -124,6 +124,7 @@ class SceneSynthesis:
         self.image: LoadedImage = load_image(self.image_path, config.max_resolution, config.alpha_mode)
         self.cache = StageCache(config.cache_dir or default_cache_folder(self.image_path), force=config.force)
         self.device = resolve_device(config.device)
+        self.timings: dict[str, float] = {}
         if self.segmentation_model is not None and not self.cache.has_arrays("segmentation", self.segmentation_key):
             check_model(self.segmentation_model)
         self.motion_input: MotionInput = resolve_motion_input(
@@ -139,7 +140,6 @@ class SceneSynthesis:
             still=self.image.transparent,
             sky_and_water=self.sky_and_water,
         )
-        self.timings: dict[str, float] = {}
         for model in self.models_to_load():
             check_model(model)
         if self.motion_model is not None and not self.cache.has_folder("dataset", self.dataset_key):

@@ -195,3 +195,24 @@ def test_the_default_model_is_named_when_absent(tmp_path: Path, monkeypatch: pyt
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path))
     with pytest.raises(Mom4dInputError, match=f"{DEFAULT_SEGMENTATION_MODEL}.*hf download.*--segmentation heuristic"):
         check_model(learned_segmentation_model())
+
+
+# --- in the synthesis ----------------------------------------------------------------------------------------------
+
+
+def test_the_synthesis_animates_what_the_segmenter_finds_and_caches_it(landscape, tmp_path: Path) -> None:
+    from dataparsers.learned.loading import release_models
+    from dataparsers.synthesis import SceneSynthesis
+
+    model = forced_model(tmp_path / "models", "segformer", {WATER: 0.9, WALL: 0.1})
+    photo_path = landscape.write(tmp_path / "photo", annotate=False)
+    config = landscape.config(tmp_path / "cache", segmentation="learned", segmentation_model=model)
+    synthesis = SceneSynthesis(photo_path, config)
+    assert synthesis.motion_input.source == "automatic (water)"
+    assert synthesis.motion_input.mask.all()  # the segmenter says water everywhere; the heuristics would not
+    synthesis.depth  # the depth stage reads the same (cached) sky: none
+    # Once cached, the model is not loaded any more: not even to find the motion again.
+    release_models()
+    again = SceneSynthesis(photo_path, config)
+    assert np.array_equal(again.motion_input.mask, synthesis.motion_input.mask)
+    assert loaded_model_count() == 0

@@ -163,7 +163,7 @@ def test_fit_does_not_increase_the_inconsistency(run: Run) -> None:
 
 def test_cache_holds_each_stage(run: Run) -> None:
     stages = {path.name.split("-")[0] for path in run.cache_dir.iterdir()}
-    assert stages == {"dataset", "depth", "motion3d", "views"}  # and no temporary or probe file left
+    assert stages == {"dataset", "depth", "motion3d", "segmentation", "views"}  # and no temporary or probe file left
 
 
 def test_second_synthesis_reuses_every_stage(run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
