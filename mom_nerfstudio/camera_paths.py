@@ -5,9 +5,16 @@
 `ns-render camera-path --camera-path-filename ...` reads.
 
 Trajectories (shared by 3D-MOM and 3D-Cinemagraphy), as offsets of the input camera in its own frame: x to the
-right, y up, z backwards (nerfstudio's OpenGL camera axes; the camera looks along -z). Units are the dataset's,
-in which the nearest scene depth is about 1; `--scale` multiplies every offset. The rotation stays that of the
-input camera.
+right, y up, z backwards (nerfstudio's OpenGL camera axes; the camera looks along -z). The rotation stays that
+of the input camera.
+
+Scale: 3D-MOM applies the offsets below in metres, to ZoeDepth's metric depth, in which a landscape's nearest
+surface lies metres away; 3D-Cinemagraphy applied the same numbers to depth whose nearest point is 1, which moves
+the camera several times further relative to the scene. mom4d keeps the paper's scale: its depth puts the nearest
+substantial surface (the 1st percentile of the scene's depth) at 1, and a photo taken at eye height
+(EYE_HEIGHT_METRES) sees the ground at the bottom of its frame about EYE_HEIGHT_METRES / tan(fov_y / 2) metres away
+(about 5 m at mom4d's default field of view), so the offsets are divided by that distance (`metric_scale`).
+`--scale` multiplies every offset on top (about 5 gives 3D-Cinemagraphy's harsher paths).
 
 - up-down: y from +0.08 to -0.08, 60 frames;
 - side: x from +0.09 to -0.09, 60 frames;
@@ -101,6 +108,15 @@ def loop_times(num_frames: int, loop_frames: int) -> np.ndarray:
     return (np.arange(num_frames) % loop_frames) / loop_frames
 
 
+EYE_HEIGHT_METRES = 1.6
+"""The height above the ground a landscape photo is taken from, which places its nearest ground in metres."""
+
+
+def metric_scale(camera: InputCamera) -> float:
+    """Dataset units per metre: 1 / the distance of the nearest ground seen from eye height with the camera's fov."""
+    return math.tan(math.radians(camera.fov_degrees) / 2.0) / EYE_HEIGHT_METRES
+
+
 def camera_path(
     trajectory: Trajectory,
     camera: InputCamera,
@@ -115,7 +131,7 @@ def camera_path(
             f"The loop length and --loops must be at least 1 and --fps positive (got {loop_frames}, {loops}, {fps})."
         )
     num_frames = video_length(trajectory, loop_frames, loops)
-    offsets = scale * trajectory.offsets(trajectory.progress(num_frames))
+    offsets = scale * metric_scale(camera) * trajectory.offsets(trajectory.progress(num_frames))
     rotation = camera.camera_to_world[:3, :3]
     positions = camera.camera_to_world[:3, 3] + offsets @ rotation.T
     frames = []

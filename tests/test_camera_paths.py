@@ -13,11 +13,13 @@ from nerfstudio.cameras.camera_paths import get_path_from_json
 
 from dataparsers.errors import Mom4dInputError
 from dataparsers.mom4d_dataparser import Mom4dDataParserConfig
+from dataparsers.input_camera import InputCamera
 from mom_nerfstudio.camera_paths import (
+    EYE_HEIGHT_METRES,
     TEST_TRAJECTORIES,
-    InputCamera,
     camera_path,
     loop_times,
+    metric_scale,
     video_length,
     write_camera_paths,
 )
@@ -116,10 +118,11 @@ def test_linear_paths_span_the_paper_amplitudes(transforms: dict, scale: float) 
         "side": ((0.09, 0.0, 0.0), (-0.09, 0.0, 0.0)),
         "zoom_in": ((0.0, 0.0, 0.0), (0.0, 0.0, -0.24)),
     }
+    metres = metric_scale(InputCamera.from_transforms(transforms))
     for name, (start, end) in expected.items():
         offsets = camera_offsets(path_of(name, transforms, scale=scale))
-        np.testing.assert_allclose(offsets[0], scale * np.array(start), atol=1e-9)
-        np.testing.assert_allclose(offsets[-1], scale * np.array(end), atol=1e-9)
+        np.testing.assert_allclose(offsets[0], scale * metres * np.array(start), atol=1e-9)
+        np.testing.assert_allclose(offsets[-1], scale * metres * np.array(end), atol=1e-9)
         # Evenly spaced along a straight line.
         steps = np.diff(offsets, axis=0)
         np.testing.assert_allclose(steps, np.broadcast_to(steps[0], steps.shape), atol=1e-9)
@@ -129,11 +132,20 @@ def test_zoom_in_moves_along_the_viewing_direction(transforms: dict) -> None:
     positions = poses(path_of("zoom_in", transforms))[:, :3, 3]
     viewing_direction = -INPUT_POSE[:3, 2]
     travel = positions[-1] - positions[0]
-    np.testing.assert_allclose(travel, 0.24 * viewing_direction, atol=1e-9)
+    metres = metric_scale(InputCamera.from_transforms(transforms))
+    np.testing.assert_allclose(travel, 0.24 * metres * viewing_direction, atol=1e-9)
+
+
+def test_offsets_are_metres_at_the_distance_of_the_nearest_ground_seen_from_eye_height() -> None:
+    # A camera with a 34 degree vertical field of view, 1.6 m above the ground, sees the ground at the bottom of its
+    # frame 1.6 / tan(17 degrees) = 5.2 m away: mom4d's depth puts it at 1, so one metre is 1 / 5.2 units.
+    camera = InputCamera(INPUT_POSE, width=WIDTH, height=HEIGHT, fov_degrees=34.0)
+    assert metric_scale(camera) == pytest.approx(math.tan(math.radians(17.0)) / EYE_HEIGHT_METRES)
+    assert 1.0 / metric_scale(camera) == pytest.approx(5.23, abs=0.01)
 
 
 def test_circle_amplitudes_and_two_turns(transforms: dict) -> None:
-    offsets = camera_offsets(path_of("circle", transforms))
+    offsets = camera_offsets(path_of("circle", transforms)) / metric_scale(InputCamera.from_transforms(transforms))
     np.testing.assert_allclose(offsets[0], [0.04, 0.0, 0.09], atol=1e-9)
     # 45 frames per turn: an extreme can fall half a step (2 pi / 90) between frames, 1 - cos(2 pi / 90) = 0.0024 short.
     np.testing.assert_allclose(offsets.max(axis=0), [0.04, 0.04, 0.09], rtol=2.5e-3)
