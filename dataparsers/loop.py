@@ -99,34 +99,35 @@ def _contrast_preserving(colours: list[torch.Tensor], coverages: list[torch.Tens
     radius = contrast_radius(height, width)
     mixed = sum(share * colour for share, colour in zip(shares, colours))
     total_coverage = sum(share * coverage for share, coverage in zip(shares, coverages))
-    target_variance = 0.0
-    for colour, coverage, share in zip(colours, coverages, shares):
-        deviation = colour - _local_mean(colour, coverage, radius)
-        target_variance = target_variance + share * _local_mean(deviation.square().mean(dim=-1, keepdim=True), coverage, radius)
-    deviation = mixed - _local_mean(mixed, total_coverage, radius)
-    mixed_variance = _local_mean(deviation.square().mean(dim=-1, keepdim=True), total_coverage, radius)
+    # Local means of every copy and of the mix (each weighted by its coverage), in one filtering pass ...
+    images, weights = [*colours, mixed], [*coverages, total_coverage]
+    sums = _box_sums(torch.cat([part for image, weight in zip(images, weights) for part in (image * weight, weight)], dim=-1), radius)
+    channels = images[0].shape[-1] + 1
+    weight_sums = [sums[..., (index + 1) * channels - 1 : (index + 1) * channels].clamp(min=_EMPTY) for index in range(len(images))]
+    deviations = [
+        image - sums[..., index * channels : (index + 1) * channels - 1] / weight_sum
+        for index, (image, weight_sum) in enumerate(zip(images, weight_sums))
+    ]
+    # ... then the local variances about them in a second.
+    squares = torch.cat([deviation.square().mean(dim=-1, keepdim=True) * weight for deviation, weight in zip(deviations, weights)], dim=-1)
+    variances = _box_sums(squares, radius)
+    variances = [variances[..., index : index + 1] / weight_sum for index, weight_sum in enumerate(weight_sums)]
+    target_variance = sum(share * variance for share, variance in zip(shares, variances[:-1]))
     # Uncorrelated copies lose a factor sqrt(sum of squared shares) of their deviation: at most that is restored.
     most = torch.rsqrt(sum(share.square() for share in shares).clamp(min=0.5))
-    gain = torch.sqrt((target_variance + _VARIANCE_FLOOR) / (mixed_variance + _VARIANCE_FLOOR)).clamp(min=1.0).minimum(most)
+    gain = torch.sqrt((target_variance + _VARIANCE_FLOOR) / (variances[-1] + _VARIANCE_FLOOR)).clamp(min=1.0).minimum(most)
     disagreement = sum(share * (colour - mixed).square().mean(dim=-1, keepdim=True) for share, colour in zip(shares, colours))
     where_copies_differ = disagreement / (disagreement + _DISAGREEMENT_SCALE)
-    return mixed + (gain - 1.0) * where_copies_differ * deviation
+    return mixed + (gain - 1.0) * where_copies_differ * deviations[-1]
 
 
-def _local_mean(values: torch.Tensor, weights: torch.Tensor, radius: int) -> torch.Tensor:
-    """Weighted box mean of `values` [..., H, W, C] with `weights` [..., H, W, 1] over a (2r+1)^2 window."""
-    channels = values.shape[-1]
-    summed = _box_sum(_box_sum(torch.cat([values * weights, weights], dim=-1), radius, dim=-3), radius, dim=-2)
-    return summed[..., :channels] / summed[..., channels:].clamp(min=_EMPTY)
-
-
-def _box_sum(values: torch.Tensor, radius: int, dim: int) -> torch.Tensor:
-    """Sums over windows of 2r+1 samples along `dim` (clipped at the borders), in time independent of the radius."""
-    size = values.shape[dim]
-    padding = [0, 0] * (-dim - 1) + [1, 0]
-    cumulative = F.pad(values.cumsum(dim=dim), padding)  # cumulative[i] = sum of the first i samples
-    index = torch.arange(size, device=values.device)
-    upper = (index + radius + 1).clamp(max=size)
-    lower = (index - radius).clamp(min=0)
-    return cumulative.index_select(dim, upper) - cumulative.index_select(dim, lower)
-
+def _box_sums(values: torch.Tensor, radius: int) -> torch.Tensor:
+    """Means of `values` [..., H, W, C] over (2r+1)^2 windows, zero outside the image: divided by one another (weighted
+    sums by the sums of their weights) they give normalised local means. Two one-dimensional passes."""
+    leading = values.shape[:-3]
+    height, width, channels = values.shape[-3:]
+    planar = values.reshape(-1, height, width, channels).permute(0, 3, 1, 2)
+    size = 2 * radius + 1
+    planar = F.avg_pool2d(planar, (size, 1), stride=1, padding=(radius, 0))
+    planar = F.avg_pool2d(planar, (1, size), stride=1, padding=(0, radius))
+    return planar.permute(0, 2, 3, 1).reshape(*leading, height, width, channels)

@@ -9,14 +9,19 @@ away) would share cells of one size. Positions are first mapped into the input c
 horizontal and vertical image coordinates and disparity (1 / depth), each normalised over the moving seeds. A
 cell then covers the same part of the picture near and far, and the sky, at one depth, takes one slab of cells.
 
-Time loops: each copy of the loop (`dataparsers.loop`) evaluates the field at its own positions and its own time
-coordinate: t for the forward copy and t - 1 for the backward one, on the K-Planes time axis [-1, 1]. The loop
-closes where both coordinates reach 0, so the residual returns to where it started, continuously.
+Time loops: the field is evaluated at each Gaussian's rest position (it deforms the Gaussian itself, wherever its
+path carries it), once per copy of the loop (`dataparsers.loop`) at that copy's time coordinate: t for the forward
+copy and t - 1 for the backward one, on the K-Planes time axis [-1, 1]. The loop closes where both coordinates
+reach 0, so the residual returns to where it started, continuously.
+
+Rendering a trained scene, the rest positions and the spatial planes do not change from frame to frame: their
+features are kept (`spatial_cache`) until a parameter they depend on changes.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Hashable, Sequence
 
 import torch
 from nerfstudio.field_components.mlp import MLP
@@ -87,6 +92,7 @@ class LoopingDeformationField(nn.Module):
     ) -> None:
         super().__init__()
         self.contraction = contraction
+        self._spatial_cache: tuple[Hashable, torch.Tensor] | None = None
         self.encoding = LoopingHexPlaneEncoding(
             resolution=(spatial_resolution, spatial_resolution, spatial_resolution, time_resolution),
             num_components=num_components,
@@ -102,15 +108,28 @@ class LoopingDeformationField(nn.Module):
             nn.init.zeros_(head.weight)
             nn.init.zeros_(head.bias)
 
-    def forward(self, means: torch.Tensor, time_coordinate: float) -> ResidualDeformation:
-        """Offsets of Gaussians at world positions `means` [N, 3] and a loop copy's time coordinate in [-1, 1)."""
-        features = self.encoding.blended_features(self.contraction(means), [(time_coordinate, 1.0)])
-        hidden = self.trunk(features)
-        return ResidualDeformation(
-            means=self.position_head(hidden),
-            quats=self.rotation_head(hidden),
-            log_scales=self.scale_head(hidden),
-        )
+    def forward(
+        self, means: torch.Tensor, time_coordinates: Sequence[float], cache_key: Hashable | None = None
+    ) -> list[ResidualDeformation]:
+        """Offsets of Gaussians at rest positions `means` [N, 3] at each of the loop copies' time coordinates in
+        [-1, 1). With a `cache_key` (something that changes whenever `means` or the planes do), the spatial
+        features are kept between calls with the same key, outside of autograd."""
+        coordinates = self.contraction(means)
+        spatial = None
+        if cache_key is not None and not torch.is_grad_enabled():
+            key = (cache_key, *((plane.data_ptr(), plane._version) for plane in self.spatial_planes()))
+            if self._spatial_cache is None or self._spatial_cache[0] != key:
+                self._spatial_cache = (key, self.encoding.spatial_features(coordinates))
+            spatial = self._spatial_cache[1]
+        residuals = []
+        for features in self.encoding.features_at_times(coordinates, time_coordinates, spatial):
+            hidden = self.trunk(features)
+            residuals.append(
+                ResidualDeformation(
+                    means=self.position_head(hidden), quats=self.rotation_head(hidden), log_scales=self.scale_head(hidden)
+                )
+            )
+        return residuals
 
     def spatial_planes(self) -> list[torch.Tensor]:
         """The xy, xz and yz planes, [C, R, R] each."""

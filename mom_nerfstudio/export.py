@@ -74,7 +74,7 @@ def splats_at_time(model: Mom4dModel, t: float) -> SplatCloud:
     """The Gaussians that approximate the model's render at loop time `t` (see the module docstring)."""
     t = wrap_time(t)
     terms = loop_terms(t, model.num_frames)
-    posed = [model.gaussians_at(term) for term in terms]
+    posed = model.gaussians_at(terms)
     moving = torch.zeros(model.num_points, dtype=torch.bool, device=model.means.device)
     for other in posed[1:]:
         for name in ("means", "quats", "scales"):

@@ -5,7 +5,7 @@ regularisers see the same parameters); only the sampling differs, for two reason
 
 - Every Gaussian of a render is deformed at the same time t. The three time planes (x-t, y-t, z-t) are
   therefore sliced at t into lines first, and the spatial planes, which do not depend on t, are sampled once
-  even when the loop blends two times.
+  for both copies of the loop (and, when nothing changed since, not at all: see `LoopingDeformationField`).
 - `grid_sample`'s backward pass accumulates plane gradients with atomic additions into one copy of the plane.
   Landscape content is flat along some axes (the sky sits at one depth, all Gaussians share one time), so
   hundreds of thousands of Gaussians land in the same few cells and those additions serialise. Here the
@@ -128,13 +128,11 @@ class LoopingHexPlaneEncoding(KPlanesEncoding):
         assert features is not None
         return features
 
-    def blended_features(self, positions: torch.Tensor, weighted_times: Sequence[tuple[float, float]]) -> torch.Tensor:
-        """sum_i w_i * encoding(positions, t_i) for (t_i, w_i) in `weighted_times`; the spatial planes once."""
-        time_part = None
-        for time_coordinate, weight in weighted_times:
-            if weight == 0.0:
-                continue
-            term = weight * self.time_features(positions, time_coordinate)
-            time_part = term if time_part is None else time_part + term
-        spatial = self.spatial_features(positions)
-        return torch.zeros_like(spatial) if time_part is None else spatial * time_part
+    def features_at_times(
+        self, positions: torch.Tensor, time_coordinates: Sequence[float], spatial: torch.Tensor | None = None
+    ) -> list[torch.Tensor]:
+        """encoding(positions, t) [N, C] for each time coordinate t; the spatial planes are sampled once (or not at
+        all when their product `spatial`, from `spatial_features(positions)`, is given)."""
+        if spatial is None:
+            spatial = self.spatial_features(positions)
+        return [spatial * self.time_features(positions, time_coordinate) for time_coordinate in time_coordinates]

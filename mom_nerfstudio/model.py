@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Tuple, Type, Union
+from typing import Callable, Dict, List, Optional, Tuple, Type, Union
 
 import torch
 from gsplat.strategy import DefaultStrategy
@@ -161,6 +161,7 @@ class Mom4dModel(SplatfactoModel):
             hidden_width=self.config.deformation_width,
         )
         self._warned_about_time = False
+        self._index_cache: Dict[str, Tuple[tuple, torch.Tensor]] = {}
         self.opening_view = None
         if input_camera is not None:
             view = opening_view(input_camera.camera_to_world, input_camera.fov_degrees, float(metadata["pivot_depth"]))
@@ -241,24 +242,46 @@ class Mom4dModel(SplatfactoModel):
             CONSOLE.print(f"[yellow]mom4d: {reason}; rendering the scene at t = 0.")
             self._warned_about_time = True
 
-    def gaussians_at(self, term: LoopTerm) -> Dict[str, torch.Tensor]:
-        """Means, quats and log-scales of every Gaussian in one copy of the loop: carried `term.frames` frames along
-        its path (when the prior is on), then deformed by the residual at its position and the copy's time."""
-        means, quats, scales = self.means, self.quats, self.scales
-        if self.config.use_motion_prior and term.frames != 0.0:
+    def gaussians_at(self, terms: List[LoopTerm]) -> List[Dict[str, torch.Tensor]]:
+        """Means, quats and log-scales of every Gaussian in each copy of the loop: carried `term.frames` frames along
+        its path (when the prior is on) and deformed by the residual at the copy's time coordinate."""
+        posed = [{"means": self.means, "quats": self.quats, "scales": self.scales} for _ in terms]
+        if self.config.use_motion_prior:
             rows = self.path_rows
-            travelling = torch.nonzero(rows >= 0, as_tuple=True)[0]
-            means = means.index_add(0, travelling, self.paths.at(term.frames)[rows[travelling]])
+            travelling = self._indices("travelling", self.gauss_params["path_rows"], lambda rows: rows[:, 0] >= 0)
+            for gaussians, term in zip(posed, terms):
+                if term.frames != 0.0:
+                    offsets = self.paths.at(term.frames)[rows[travelling]]
+                    gaussians["means"] = gaussians["means"].index_add(0, travelling, offsets)
         if self.config.use_residual_deformation and not self.in_static_stage():
-            gate = torch.ones_like(self.motion_weights) if self.config.residual_everywhere else self.motion_weights
-            deforming = torch.nonzero(gate[:, 0] > 0, as_tuple=True)[0]
+            weights = self.motion_weights
+            if self.config.residual_everywhere:
+                deforming = torch.arange(self.num_points, device=weights.device)
+                weight = torch.ones_like(weights)
+            else:
+                deforming = self._indices("deforming", self.gauss_params["motion_weights"], lambda weights: weights[:, 0] > 0)
+                weight = weights[deforming]
             if deforming.numel() > 0:
-                residual = self.deformation(means[deforming].detach(), term.time_coordinate)
-                weight = gate[deforming]
-                means = means.index_add(0, deforming, weight * residual.means)
-                quats = quats.index_add(0, deforming, weight * residual.quats)
-                scales = scales.index_add(0, deforming, weight * residual.log_scales)
-        return {"means": means, "quats": quats, "scales": scales}
+                means = self.gauss_params["means"]
+                cache_key = (means.data_ptr(), means._version, deforming.data_ptr())
+                residuals = self.deformation(
+                    means[deforming].detach(), [term.time_coordinate for term in terms], cache_key=cache_key
+                )
+                for gaussians, residual in zip(posed, residuals):
+                    gaussians["means"] = gaussians["means"].index_add(0, deforming, weight * residual.means)
+                    gaussians["quats"] = gaussians["quats"].index_add(0, deforming, weight * residual.quats)
+                    gaussians["scales"] = gaussians["scales"].index_add(0, deforming, weight * residual.log_scales)
+        return posed
+
+    def _indices(self, name: str, parameter: Parameter, select: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
+        """Indices of the Gaussians `select` picks from `parameter`, kept while the parameter is unchanged (finding
+        them waits for the GPU)."""
+        key = (parameter.data_ptr(), parameter._version, parameter.shape[0])
+        cached = self._index_cache.get(name)
+        if cached is None or cached[0] != key:
+            cached = (key, torch.nonzero(select(parameter.detach()), as_tuple=True)[0])
+            self._index_cache[name] = cached
+        return cached[1]
 
     # ---- rendering ----
 
@@ -308,8 +331,7 @@ class Mom4dModel(SplatfactoModel):
         terms = loop_terms(t, self.num_frames)
         dominant = max(range(len(terms)), key=lambda index: terms[index].weight)
         colours, coverages, depths = [], [], []
-        for index, term in enumerate(terms):
-            gaussians = self.gaussians_at(term)
+        for index, gaussians in enumerate(self.gaussians_at(terms)):
             select = (lambda tensor: tensor[crop_ids]) if crop_ids is not None else (lambda tensor: tensor)
             render, alpha, info = rasterization(
                 means=select(gaussians["means"]),

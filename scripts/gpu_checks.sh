@@ -10,6 +10,7 @@
 #   train-NAME        ns-train mom4d on PHOTOS_DIR/NAME.jpg
 #   render-NAME       render the four test camera paths of that run into OUT_DIR/paths_NAME.mp4
 #   profile-NAME      time and profile a shortened mom4d run on PHOTOS_DIR/NAME.jpg
+#   render-profile-NAME  frame rates and a per-part profile of rendering the trained run of train-NAME
 #   benchmark         scripts/benchmark.py with the arguments in $BENCHMARK_ARGS (see the step below)
 # Results land in OUT_DIR; a freshly built gsplat is saved there as gsplat_cuda.tar.gz for later runs.
 set -euo pipefail
@@ -75,6 +76,10 @@ for step in "${steps[@]}"; do
       ns-train mom4d --data "$photos/$name.jpg" --output-dir /tmp/runs --experiment-name "$name" --timestamp run \
         --vis tensorboard --viewer.quit-on-train-completion True 2>&1 | tail -n 12 | tee "$out/train_$name.log"
       echo "image to trained scene: $(( $(date +%s) - started )) s" | tee -a "$out/train_$name.log" ;;
+    render-profile-*)
+      name=${step#render-profile-}
+      python3 scripts/profile_rendering.py --load-config /tmp/runs/$name/mom4d/run/config.yml \
+        --output "$out/render_profile_$name.json" 2>&1 | tee "$out/render_profile_$name.log" | tail -n 60 ;;
     render-*)
       name=${step#render-}
       run=/tmp/runs/$name/mom4d/run

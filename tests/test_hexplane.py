@@ -26,12 +26,12 @@ def _reference(encoding: LoopingHexPlaneEncoding, positions: torch.Tensor, time_
 def test_features_at_one_time_match_kplanes(time_coordinate: float) -> None:
     encoding = _randomised(LoopingHexPlaneEncoding(resolution=(7, 5, 6, 9), num_components=4))
     positions = torch.rand(300, 3, generator=torch.Generator().manual_seed(1)) * 2.4 - 1.2  # some outside: border
-    ours = encoding.blended_features(positions, [(time_coordinate, 1.0)])
+    (ours,) = encoding.features_at_times(positions, [time_coordinate])
     assert torch.allclose(ours, _reference(encoding, positions, time_coordinate), atol=1e-5)
 
 
 @pytest.mark.parametrize("copies", [1, 3])
-def test_blend_over_two_times_matches_kplanes_and_its_plane_gradients(copies: int, monkeypatch) -> None:
+def test_two_times_match_kplanes_and_its_plane_gradients(copies: int, monkeypatch) -> None:
     monkeypatch.setattr(hexplane, "gradient_copies", lambda grad: copies)
     positions = torch.rand(500, 3, generator=torch.Generator().manual_seed(2)) * 2 - 1
     positions[:200, 2] = 0.25  # a flat layer (the sky at one depth): many samples share cells
@@ -39,7 +39,8 @@ def test_blend_over_two_times_matches_kplanes_and_its_plane_gradients(copies: in
     t = 0.3
     ours = _randomised(LoopingHexPlaneEncoding(resolution=(6, 6, 6, 8), num_components=4))
     theirs = _randomised(LoopingHexPlaneEncoding(resolution=(6, 6, 6, 8), num_components=4))
-    blended = ours.blended_features(positions, [(t, 1 - t), (t - 1, t)])
+    forward, backward = ours.features_at_times(positions, [t, t - 1])
+    blended = (1 - t) * forward + t * backward
     reference = (1 - t) * _reference(theirs, positions, t) + t * _reference(theirs, positions, t - 1)
     assert torch.allclose(blended, reference, atol=1e-5)
     (blended * weight_grad).sum().backward()
@@ -48,12 +49,15 @@ def test_blend_over_two_times_matches_kplanes_and_its_plane_gradients(copies: in
         assert torch.allclose(mine.grad, expected.grad, atol=1e-4)
 
 
-def test_zero_weights_are_skipped_and_an_all_zero_blend_is_zero() -> None:
+def test_given_spatial_features_are_used_instead_of_sampling_the_planes() -> None:
     encoding = _randomised(LoopingHexPlaneEncoding(resolution=(4, 4, 4, 5), num_components=3))
     positions = torch.rand(10, 3) * 2 - 1
-    alone = encoding.blended_features(positions, [(0.0, 1.0)])
-    assert torch.equal(encoding.blended_features(positions, [(0.0, 1.0), (-1.0, 0.0)]), alone)
-    assert torch.count_nonzero(encoding.blended_features(positions, [(0.0, 0.0)])) == 0
+    spatial = encoding.spatial_features(positions)
+    (sampled,) = encoding.features_at_times(positions, [0.4])
+    (given,) = encoding.features_at_times(positions, [0.4], spatial)
+    assert torch.equal(sampled, given)
+    (doubled,) = encoding.features_at_times(positions, [0.4], 2.0 * spatial)
+    assert torch.allclose(doubled, 2.0 * sampled)
 
 
 def test_samplers_hit_cell_centres_exactly() -> None:

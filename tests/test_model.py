@@ -60,15 +60,15 @@ def test_residual_deformation_is_continuous_where_the_loop_closes_and_starts_at_
     points = torch.rand(50, 3) * 2 - 1 + torch.tensor([0.0, 4.0, 0.0])  # ahead of a camera at the origin (+y)
     camera_to_world = torch.tensor([[1.0, 0, 0, 0], [0, 0, -1.0, 0], [0, 1.0, 0, 0], [0, 0, 0, 1.0]])
     field = LoopingDeformationField(ViewContraction(camera_to_world, points), 8, 8, 4, 8)
-    assert torch.count_nonzero(field(points, 0.3).means) == 0  # zero-initialised heads
+    assert torch.count_nonzero(field(points, [0.3])[0].means) == 0  # zero-initialised heads
     for head in (field.position_head, field.rotation_head, field.scale_head):
         torch.nn.init.normal_(head.weight)
     with torch.no_grad():
         for plane in field.encoding.plane_coefs:
             plane.normal_()
-    start = field(points, 0.0).means  # the forward copy at t = 0
-    assert torch.allclose(field(points, -1e-7).means, start, atol=1e-4)  # the backward copy as t -> 1
-    assert not torch.allclose(field(points, 0.5).means, start, atol=1e-3)
+    start, end, middle = (residual.means for residual in field(points, [0.0, -1e-7, 0.5]))
+    assert torch.allclose(end, start, atol=1e-4)  # the forward copy at t = 0, the backward copy as t -> 1
+    assert not torch.allclose(middle, start, atol=1e-3)
 
 
 def test_view_contraction_spans_the_points_in_image_coordinates_and_disparity():
@@ -90,7 +90,7 @@ def test_residual_deformation_spares_static_gaussians():
         for head in (model.deformation.position_head,):
             torch.nn.init.normal_(head.weight, std=0.1)
             torch.nn.init.normal_(head.bias, std=0.1)
-    moved = model.gaussians_at(LoopTerm(weight=1.0, frames=0.0, time_coordinate=0.3))["means"]
+    moved = model.gaussians_at([LoopTerm(weight=1.0, frames=0.0, time_coordinate=0.3)])[0]["means"]
     static = model.motion_weights[:, 0] == 0
     assert torch.equal(moved[static], model.means[static])
     assert not torch.allclose(moved[~static], model.means[~static])
@@ -177,3 +177,20 @@ def test_static_stage_renders_t0_during_training():
     still = model.get_outputs(input_camera(0.5))["rgb"]
     model.eval()
     assert torch.allclose(still, render(model, 0.0), atol=1e-6)
+
+
+def test_rendering_keeps_the_spatial_features_until_a_parameter_changes(monkeypatch):
+    model = training_model()
+    model.step = model.config.static_steps
+    model.eval()
+    with torch.no_grad():
+        torch.nn.init.normal_(model.deformation.position_head.weight, std=0.1)
+    sampled = []
+    spatial_features = model.deformation.encoding.spatial_features
+    monkeypatch.setattr(model.deformation.encoding, "spatial_features", lambda positions: sampled.append(1) or spatial_features(positions))
+    first = render(model, 0.3)
+    assert torch.allclose(render(model, 0.3), first) and len(sampled) == 1  # two renders, one sampling
+    with torch.no_grad():
+        model.deformation.encoding.plane_coefs[0].mul_(1.5)  # as an optimiser step would
+    changed = render(model, 0.3)
+    assert len(sampled) == 2 and not torch.allclose(changed, first)
