@@ -21,6 +21,7 @@ from nerfstudio.models.splatfacto import (
     RGB2SH,
     SplatfactoModel,
     SplatfactoModelConfig,
+    get_viewmat,
     num_sh_bases,
 )
 from nerfstudio.utils.colors import get_color
@@ -30,7 +31,7 @@ from pytorch_msssim import SSIM
 from torch.nn import Parameter
 from torchmetrics.image import PeakSignalNoiseRatio
 
-from dataparsers.dataset_writer import INPUT_CAMERA_TO_WORLD
+from dataparsers.dataset_writer import INPAINTED_LEVEL, INPUT_CAMERA_TO_WORLD, OBSERVED_LEVEL
 from dataparsers.loop import LoopTerm, blend_copies, loop_terms, wrap_time
 from dataparsers.motion_paths import PathTable
 from mom_nerfstudio.deformation import LoopingDeformationField, ViewContraction
@@ -43,10 +44,6 @@ from mom_nerfstudio.viewer_camera import OpeningViewControl, opening_view
 _EMPTY_DEPTH = 1e4
 # Alpha under which a render's pixel is empty: its colour is not recovered from the premultiplied colour there.
 _EMPTY_ALPHA = 1e-6
-
-# Confidence levels written by the dataparser (see dataparsers.dataset_writer).
-_OBSERVED_LEVEL = 255.0
-_INPAINTED_LEVEL = 128.0
 
 
 @dataclass
@@ -285,97 +282,89 @@ class Mom4dModel(SplatfactoModel):
 
     # ---- rendering ----
 
-    def _viewmat(self, camera_to_world: torch.Tensor) -> torch.Tensor:
-        """World-to-camera matrices in gsplat's (OpenCV) convention from nerfstudio's OpenGL camera-to-world."""
-        rotation = camera_to_world[:, :3, :3] * torch.tensor([[[1.0, -1.0, -1.0]]], device=camera_to_world.device)
-        translation = camera_to_world[:, :3, 3:4]
-        viewmat = torch.zeros(camera_to_world.shape[0], 4, 4, device=camera_to_world.device, dtype=camera_to_world.dtype)
-        viewmat[:, 3, 3] = 1.0
-        viewmat[:, :3, :3] = rotation.transpose(1, 2)
-        viewmat[:, :3, 3:4] = -rotation.transpose(1, 2) @ translation
-        return viewmat
-
     def get_outputs(self, camera: Cameras) -> Dict[str, Union[torch.Tensor, List]]:
+        """The render of `camera` at the loop time it carries: the loop's copies rasterised and blended."""
         if not isinstance(camera, Cameras):
             return {}
-        if self.training:
-            assert camera.shape[0] == 1, "Only one camera at a time"
-            camera_to_world = self.camera_optimizer.apply_to_camera(camera)
-        else:
-            camera_to_world = camera.camera_to_worlds
-        if self.crop_box is not None and not self.training:
-            crop_ids = self.crop_box.within(self.means).squeeze()
-            if crop_ids.sum() == 0:
-                return self.get_empty_outputs(int(camera.width.item()), int(camera.height.item()), self.background_color)
-        else:
-            crop_ids = None
-
-        downscale = self._get_downscale_factor()
-        camera.rescale_output_resolution(1 / downscale)
-        viewmat = self._viewmat(camera_to_world)
-        intrinsics = camera.get_intrinsics_matrices().to(self.device)
-        width, height = int(camera.width.item()), int(camera.height.item())
-        self.last_size = (height, width)
-        camera.rescale_output_resolution(downscale)
-
-        render_mode = "RGB+ED" if (self.config.output_depth_during_training or not self.training) else "RGB"
-        if self.config.sh_degree > 0:
-            sh_degree = min(self.step // self.config.sh_degree_interval, self.config.sh_degree)
-            colors = torch.cat((self.features_dc[:, None, :], self.features_rest), dim=1)
-        else:
-            sh_degree = None
-            colors = torch.sigmoid(self.features_dc)
-        opacities = torch.sigmoid(self.opacities).squeeze(-1)
-
+        selected = self._cropped()
+        if selected is not None and not bool(selected.any()):
+            return self.get_empty_outputs(int(camera.width.item()), int(camera.height.item()), self.background_color)
+        view = self._view(camera)
         t = 0.0 if self.in_static_stage() else self.camera_time(camera)
         terms = loop_terms(t, self.num_frames)
-        dominant = max(range(len(terms)), key=lambda index: terms[index].weight)
-        colours, coverages, depths = [], [], []
-        for index, gaussians in enumerate(self.gaussians_at(terms)):
-            select = (lambda tensor: tensor[crop_ids]) if crop_ids is not None else (lambda tensor: tensor)
-            render, alpha, info = rasterization(
-                means=select(gaussians["means"]),
-                quats=select(gaussians["quats"]),
-                scales=torch.exp(select(gaussians["scales"])),
-                opacities=select(opacities),
-                colors=select(colors),
-                viewmats=viewmat,
-                Ks=intrinsics,
-                width=width,
-                height=height,
-                packed=False,
-                near_plane=0.01,
-                far_plane=1e10,
-                render_mode=render_mode,
-                sh_degree=sh_degree,
-                sparse_grad=False,
-                absgrad=self.strategy.absgrad,
-                rasterize_mode=self.config.rasterize_mode,
-            )
-            # Densification statistics follow the render that dominates the blend.
-            if index == dominant:
-                self.info = info
-            colours.append(render[..., :3] / alpha.clamp(min=_EMPTY_ALPHA))
-            coverages.append(alpha)
-            depths.append(render[..., 3:4] if render_mode == "RGB+ED" else None)
+        renders = [self._rasterize(gaussians, view, selected) for gaussians in self.gaussians_at(terms)]
+        # Densification statistics follow the render that dominates the blend.
+        self.info = renders[max(range(len(terms)), key=lambda index: terms[index].weight)].info
         if self.training:
             self.strategy.step_pre_backward(self.gauss_params, self.optimizers, self.strategy_state, self.step, self.info)
-        blended = blend_copies(colours, coverages, [term.weight for term in terms], self.loop_blend)
-
+        blended = blend_copies([render.colour for render in renders], [render.alpha for render in renders],
+                               [term.weight for term in terms], self.loop_blend)
         background = self._get_background_color()
         rgb = torch.clamp(blended.colour * blended.coverage + (1 - blended.coverage) * background, 0.0, 1.0)
         depth = None
-        if render_mode == "RGB+ED":
-            expected_depth = sum(share * copy_depth for share, copy_depth in zip(blended.shares, depths))
-            # Empty pixels take the farthest rendered depth (a bounded colour scale for depth videos), or, when
-            # nothing rendered at all, a depth behind any scene object the viewer composites with the render.
-            rendered = blended.coverage > 0
-            farthest = torch.where(rendered, expected_depth, torch.zeros_like(expected_depth)).detach().amax()
-            fill = torch.where(rendered.any(), farthest, torch.full_like(farthest, _EMPTY_DEPTH))
-            depth = torch.where(rendered, expected_depth, fill).squeeze(0)
+        if view.with_depth:
+            depth = _fill_empty_depth(sum(share * render.depth for share, render in zip(blended.shares, renders)), blended.coverage)
         if background.shape[0] == 3 and not self.training:
-            background = background.expand(height, width, 3)
+            background = background.expand(view.height, view.width, 3)
         return {"rgb": rgb.squeeze(0), "depth": depth, "accumulation": blended.coverage.squeeze(0), "background": background}
+
+    def _cropped(self) -> Optional[torch.Tensor]:
+        """[N] bool, the Gaussians inside the viewer's crop box (None when it has none, or during training)."""
+        if self.crop_box is None or self.training:
+            return None
+        return self.crop_box.within(self.means).squeeze()
+
+    def _view(self, camera: Cameras) -> "_View":
+        """What the rasteriser needs of `camera`, at the resolution of the training schedule."""
+        camera_to_world = self.camera_optimizer.apply_to_camera(camera) if self.training else camera.camera_to_worlds
+        if self.training:
+            assert camera.shape[0] == 1, "Only one camera at a time"
+        downscale = self._get_downscale_factor()
+        camera.rescale_output_resolution(1 / downscale)
+        view = _View(
+            viewmat=_viewmat(camera_to_world),
+            intrinsics=camera.get_intrinsics_matrices().to(self.device),
+            width=int(camera.width.item()),
+            height=int(camera.height.item()),
+            with_depth=self.config.output_depth_during_training or not self.training,
+        )
+        camera.rescale_output_resolution(downscale)
+        self.last_size = (view.height, view.width)
+        return view
+
+    def _rasterize(self, gaussians: Dict[str, torch.Tensor], view: "_View", selected: Optional[torch.Tensor]) -> "_CopyRender":
+        """Rasterise one copy of the loop (posed Gaussians, the rest of their parameters as they are)."""
+        if self.config.sh_degree > 0:
+            sh_degree = min(self.step // self.config.sh_degree_interval, self.config.sh_degree)
+            colours = torch.cat((self.features_dc[:, None, :], self.features_rest), dim=1)
+        else:
+            sh_degree, colours = None, torch.sigmoid(self.features_dc)
+        parameters = {
+            "means": gaussians["means"],
+            "quats": gaussians["quats"],
+            "scales": torch.exp(gaussians["scales"]),
+            "opacities": torch.sigmoid(self.opacities).squeeze(-1),
+            "colors": colours,
+        }
+        if selected is not None:
+            parameters = {name: values[selected] for name, values in parameters.items()}
+        render, alpha, info = rasterization(
+            **parameters,
+            viewmats=view.viewmat,
+            Ks=view.intrinsics,
+            width=view.width,
+            height=view.height,
+            packed=False,
+            near_plane=0.01,
+            far_plane=1e10,
+            render_mode="RGB+ED" if view.with_depth else "RGB",
+            sh_degree=sh_degree,
+            sparse_grad=False,
+            absgrad=self.strategy.absgrad,
+            rasterize_mode=self.config.rasterize_mode,
+        )
+        colour = render[..., :3] / alpha.clamp(min=_EMPTY_ALPHA)
+        return _CopyRender(colour=colour, alpha=alpha, depth=render[..., 3:4] if view.with_depth else None, info=info)
 
     # ---- losses and metrics ----
 
@@ -383,7 +372,7 @@ class Mom4dModel(SplatfactoModel):
         """[H, W, 1] loss weight per pixel: 1 where seen, `inpainted_weight` where filled in, 0 in holes."""
         if "confidence" in batch:
             confidence = batch["confidence"].float()
-            weights = torch.where(confidence >= _OBSERVED_LEVEL, 1.0, torch.where(confidence >= _INPAINTED_LEVEL, self.config.inpainted_weight, 0.0))
+            weights = torch.where(confidence >= OBSERVED_LEVEL, 1.0, torch.where(confidence >= INPAINTED_LEVEL, self.config.inpainted_weight, 0.0))
         elif "mask" in batch:
             weights = batch["mask"].float()
         else:
@@ -430,3 +419,36 @@ class Mom4dModel(SplatfactoModel):
         """Number of Gaussians that the motion mask lets move."""
         return int((self.motion_weights > 0).sum())
 
+
+@dataclass(frozen=True)
+class _View:
+    """A camera as the rasteriser takes it."""
+
+    viewmat: torch.Tensor  # [1, 4, 4] world-to-camera, OpenCV convention
+    intrinsics: torch.Tensor  # [1, 3, 3]
+    width: int
+    height: int
+    with_depth: bool
+
+
+@dataclass(frozen=True)
+class _CopyRender:
+    """One copy of the loop, rasterised: colour (not premultiplied), alpha, expected depth, rasteriser statistics."""
+
+    colour: torch.Tensor  # [1, H, W, 3]
+    alpha: torch.Tensor  # [1, H, W, 1]
+    depth: Optional[torch.Tensor]  # [1, H, W, 1]
+    info: dict
+
+
+# splatfacto's world-to-camera conversion, run eagerly: splatfacto compiles it, which costs half a minute on a CPU.
+_viewmat = torch.compiler.disable(get_viewmat)
+
+
+def _fill_empty_depth(depth: torch.Tensor, coverage: torch.Tensor) -> torch.Tensor:
+    """[H, W, 1] depth whose empty pixels take the farthest rendered depth (a bounded colour scale for depth videos),
+    or, when nothing rendered, a depth behind any scene object the viewer composites with the render."""
+    rendered = coverage > 0
+    farthest = torch.where(rendered, depth, torch.zeros_like(depth)).detach().amax()
+    fill = torch.where(rendered.any(), farthest, torch.full_like(farthest, _EMPTY_DEPTH))
+    return torch.where(rendered, depth, fill).squeeze(0)
