@@ -7,8 +7,8 @@ clouds drift with a known rotation. `build_scene` makes it, scaled so that the i
 its true depth, motion mask and 3D velocity; `image_flow` projects that velocity into pixels per frame.
 
 `write_scene` writes what the benchmark feeds the method and compares it against, for the input camera at
-t = 0: the photo, a labelme annotation as a user would draw it (motion polygons, hint arrows from the true
-flow), and the true depth, motion mask, 3D velocity and image flow. `render_frames` renders ground-truth
+t = 0: the photo, a labelme annotation as a user would draw it (coarse motion polygons, a few rough hint arrows),
+and the true depth, motion mask, 3D velocity and image flow. `render_frames` renders ground-truth
 frames for any poses and times.
 
 Units: the dataset's world (x right, y forward, z up; the input camera at the origin, level, looking along
@@ -31,7 +31,7 @@ import torch
 from dataparsers.cameras import Intrinsics, intrinsics_from_fov
 from dataparsers.dataset_writer import opengl_camera_to_world
 from dataparsers.depth.convention import NEAR_PERCENTILE
-from mom_nerfstudio.evaluation.synthetic_annotation import labelme_document
+from mom_nerfstudio.evaluation.synthetic_annotation import HINT_COUNT, labelme_document
 from mom_nerfstudio.evaluation.synthetic_render import LandscapeRender, image_flow, render
 from mom_nerfstudio.evaluation.synthetic_scene import LandscapeScene
 
@@ -290,12 +290,12 @@ def write_scene(
 ) -> Path:
     """Write the input view of a landscape at t = 0 and its ground truth into `folder`; returns the photo's path.
 
-    Files: `<name>.png` (the photo), `<name>.json` (a labelme annotation beside it: `motion_water` and
-    `motion_sky` polygons and 8-16 `hint` lines from the true flow), `depth.npy` (float32 HxW true z-depth,
-    world units: the 1st percentile of non-sky depth is 1, the sky dome is at most SKY_DEPTH), `velocity.npy`
-    (float32 HxWx3, world units per frame), `flow.npy` (float32 HxWx2, px/frame), `motion_mask.png` (255
-    where water or sky), `sky_mask.png` (255 on the sky) and `params.json` (the parameters, the scale and
-    the camera). `LandscapeGroundTruth.load(folder)` reads them back.
+    Files: `<name>.png` (the photo), `<name>.json` (a labelme annotation beside it, drawn as a user would: coarse
+    `motion_water` and `motion_sky` polygons and a few rough `hint` lines per region, see `synthetic_annotation`),
+    `depth.npy` (float32 HxW true z-depth, world units: the 1st percentile of non-sky depth is 1; the sky dome's
+    depth, up to DOME_RADIUS, on the sky), `velocity.npy` (float32 HxWx3, world units per frame), `flow.npy`
+    (float32 HxWx2, px/frame), `motion_mask.png` (255 where water or sky), `sky_mask.png` (255 on the sky) and
+    `params.json` (the parameters, the scale and the camera). `LandscapeGroundTruth.load(folder)` reads them back.
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -309,7 +309,7 @@ def write_scene(
 
     rng = np.random.default_rng(params.seed)
     regions = {"water": water, "sky": sky}
-    counts = _hint_counts(int(rng.integers(8, 17)), [region for region, mask in regions.items() if mask.any()])
+    counts = {region: int(rng.integers(HINT_COUNT[0], HINT_COUNT[1] + 1)) for region in regions}
     annotation = labelme_document(f"{name}.png", regions, counts, flow, rng, hint_frames=HINT_FRAMES)
     _write_png(folder / f"{name}.png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
     _write_png(folder / MOTION_MASK_FILE, view.motion_mask.cpu().numpy().astype(np.uint8) * 255)
@@ -329,14 +329,6 @@ def write_scene(
     }
     (folder / PARAMS_FILE).write_text(json.dumps(description, indent=1))
     return folder / f"{name}.png"
-
-
-def _hint_counts(total: int, regions: list[str]) -> dict[str, int]:
-    """Hints per moving region: 60 % of `total` on the water when the sky moves too, all on the one otherwise."""
-    if regions == ["water", "sky"]:
-        water = round(0.6 * total)
-        return {"water": water, "sky": total - water}
-    return {region: total for region in regions}
 
 
 def _write_png(path: Path, image: np.ndarray) -> None:
