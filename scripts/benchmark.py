@@ -27,7 +27,13 @@ import torch
 import tyro
 
 from dataparsers.log import setup_logging
+from dataparsers.config import SynthesisConfig
+from dataparsers.depth.convention import SKY_DEPTH
 from mom_nerfstudio.evaluation.benchmark import Measurement, Scene, measure, phase, synthetic_scene
+from mom_nerfstudio.evaluation.evaluate import PHASE_WINDOW
+from mom_nerfstudio.evaluation.loop_metrics import LEAKAGE_THRESHOLD, SEAM_TARGET
+from mom_nerfstudio.evaluation.synthetic_annotation import HINT_COUNT
+from mom_nerfstudio.evaluation.synthetic_scene import DOME_RADIUS
 from mom_nerfstudio.evaluation.provenance import commit, hardware
 from mom_nerfstudio.evaluation.variants import VARIANTS, Size
 
@@ -59,10 +65,11 @@ class Benchmark:
 
 GIVEN_SYNTHETIC = (
     "Synthetic scenes: the method is given what a user gives, the photo and a labelme annotation drawn like a "
-    "user's (a few coarse polygons around the water and the sky, 3-8 rough hint arrows per region), and works "
-    "with its own default 50-degree field of view, depth and sky depth (the true sky dome lies at 200 units, "
-    "where mom4d assumes 50). `true-fov` is also given the true field of view, `true-depth` the true depth "
-    "(`--depth file`). Photos: the photo alone, with its annotation when one lies beside it."
+    f"user's (a few coarse polygons around the water and the sky, {HINT_COUNT[0]}-{HINT_COUNT[1]} rough hint "
+    f"arrows per region), and works with its own default {SynthesisConfig.fov_degrees:g}-degree field of view, "
+    f"depth and sky depth (the true sky dome lies at {DOME_RADIUS:g} units, where mom4d assumes {SKY_DEPTH:g}). "
+    "`true-fov` is also given the true field of view, `true-depth` the true depth (`--depth file`). Photos: the "
+    "photo alone, with its annotation when one lies beside it."
 )
 
 
@@ -102,8 +109,9 @@ TABLES = {
             ("PIQE", "piqe", "{:.2f}"),
         ),
         "Input: the t = 0 render against the photo. Novel views: the test paths' frames against the true frames "
-        "seen through the photo's true lens; whole frames and moving regions only within a tenth of a loop of the "
-        "loop's start (the truth never loops), static regions (away from the true motion mask) in every frame. "
+        "seen through the photo's true lens; whole frames and moving regions only within "
+        f"{PHASE_WINDOW:.0%} of a loop of the loop's start (the truth never loops), static regions (away from the "
+        "true motion mask) in every frame. "
         "PIQE: no reference, lower is better. " + GIVEN_SYNTHETIC,
     ),
     "Motion against the truth": Table(
@@ -131,9 +139,10 @@ TABLES = {
             ("leakage (share of still pixels)", "leakage", "{:.4f}"),
         ),
         "The input view's loop. Seam: the step from the last frame to the first over the mean step (a good loop "
-        "about 1, target 0.8-1.25). Ghosting: texture contrast inside the true motion mask at mid-loop over t = 0 "
-        "(1 = none; a half-and-half cross-fade of uncorrelated copies scores 0.71). Leakage: share of the pixels "
-        "away from the true motion mask that change by more than 3/255 over the loop.",
+        f"about 1, target {SEAM_TARGET[0]:g}-{SEAM_TARGET[1]:g}). Ghosting: texture contrast inside the true motion "
+        "mask at mid-loop over t = 0 (1 = none; a half-and-half cross-fade of uncorrelated copies scores 0.71). "
+        "Leakage: share of the pixels away from the true motion mask that change by more than "
+        f"{LEAKAGE_THRESHOLD * 255:g}/255 over the loop.",
     ),
     "Multi-view consistency": Table(
         (

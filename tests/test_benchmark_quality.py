@@ -8,8 +8,6 @@ the training shows up here, in CI, before any GPU run.
 
 from __future__ import annotations
 
-import math
-
 import pytest
 
 from mom_nerfstudio.evaluation import evaluate
@@ -24,10 +22,10 @@ PATH_STRIDE = 12  # every 12th frame of the four test paths
 def measured(tmp_path_factory: pytest.TempPathFactory) -> dict[str, float]:
     folder = tmp_path_factory.mktemp("benchmark")
     scene = synthetic_scene(0, folder / "scenes", "cpu")
-    options = {f"pipeline.datamanager.dataparser.{key}": value for key, value in scene.synthesis_options(MOM4D).items()}
+    assert scene.synthesis_options(MOM4D) == {}  # only what a user gives: the photo and its annotation
     config = configure(
         trainer_config(MOM4D, "cpu"), data=scene.photo, output_dir=folder / "runs", name=scene.name, device="cpu",
-        **{"pipeline.datamanager.dataparser.cache_dir": folder / "cache"}, **options,
+        **{"pipeline.datamanager.dataparser.cache_dir": folder / "cache"},
     )
     run = train(MOM4D.name, config)
     values = dict(evaluate.input_fidelity(run))
@@ -45,28 +43,36 @@ def measured(tmp_path_factory: pytest.TempPathFactory) -> dict[str, float]:
 
 
 def test_input_view_is_reproduced(measured: dict[str, float]) -> None:
-    assert measured["input_psnr"] > 33.0  # measured 38.2 dB
+    assert measured["input_psnr"] > 33.0  # measured 38.4 dB
 
 
 def test_novel_views_match_the_ground_truth(measured: dict[str, float]) -> None:
-    assert measured["gt_psnr"] > 0.0
-    assert measured["gt_ssim"] > 0.0
-    assert measured["gt_psnr_static"] > 0.0
-    assert measured["gt_psnr_moving"] > 0.0
+    # At this stride every path frame lies at the loop's start: whole frames and moving regions are all scored.
+    assert measured["gt_psnr"] > 26.0  # measured 29.3 dB
+    assert measured["gt_ssim"] > 0.8  # measured 0.886
+    assert measured["gt_psnr_static"] > 28.5  # measured 32.1-32.3 dB
+    assert measured["gt_ssim_static"] > 0.78  # measured 0.868
+    assert measured["gt_psnr_moving"] > 26.0  # measured 29.7 dB
+    assert measured["gt_ssim_moving"] > 0.8  # measured 0.903
 
 
 def test_motion_follows_the_truth(measured: dict[str, float]) -> None:
-    assert measured["velocity_rel_error"] < math.inf
-    assert measured["velocity_cosine"] > -1.0
-    assert measured["input_flow_rel"] < math.inf
-    assert measured["novel_flow_rel"] < math.inf
+    # A relative error of 1 (and a cosine of 0) is what predicting no motion scores.
+    assert measured["velocity_rel_error"] < 0.95  # measured 0.886 (water)
+    assert measured["velocity_cosine"] > 0.4  # measured 0.555
+    assert measured["sky_velocity_rel_error"] < 0.95  # measured 0.875 (per unit distance)
+    assert measured["sky_velocity_cosine"] > 0.6  # measured 0.755
+    assert measured["depth_abs_rel"] < 0.45  # measured 0.376 (the weight-free depth prior)
+    # Image motion: DIS flow of the true frames themselves scores 0.40 at this size (0.1 px/frame motions).
+    assert measured["input_flow_rel"] < 1.15  # measured 0.96-1.03
+    assert measured["novel_flow_rel"] < 1.1  # measured 0.91-0.92
 
 
 def test_the_loop_closes_without_ghosting_or_leakage(measured: dict[str, float]) -> None:
-    assert measured["loop_seam"] < math.inf
-    assert measured["ghosting"] > 0.0
-    assert measured["leakage"] < 1.0
+    assert 0.8 < measured["loop_seam"] < 1.6  # measured 1.33-1.35; a good loop scores 0.8-1.25
+    assert measured["ghosting"] > 0.85  # measured 0.93
+    assert measured["leakage"] < 0.01  # measured 0.0004-0.0012 (share of the still pixels)
 
 
 def test_the_views_move_consistently(measured: dict[str, float]) -> None:
-    assert measured["view_consistency"] < math.inf
+    assert measured["view_consistency"] < 0.02  # measured 0.0108 px/frame (true speeds about 0.1 px/frame)

@@ -79,7 +79,8 @@ def ground_views(velocity_of) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def drifting(points: torch.Tensor) -> torch.Tensor:
     """A current along the ground, sideways and towards the camera, faster in places."""
-    return torch.stack([0.02 + 0.01 * torch.sin(points[:, 0]), torch.zeros(len(points)), torch.full((len(points),), -0.03)], -1)
+    sideways = 0.02 + 0.01 * torch.sin(points[:, 0])
+    return torch.stack([sideways, torch.zeros_like(sideways), torch.full_like(sideways, -0.03)], dim=-1)
 
 
 def towards_the_camera(points: torch.Tensor) -> torch.Tensor:
@@ -112,7 +113,8 @@ def test_a_perturbed_view_scores_its_perturbation():
     # Up or down the image the ground is foreshortened differently from the two viewpoints: about its length.
     upwards = flows.copy()
     upwards[2][depths[2] > 0] += [0.0, 0.3]
-    assert multiview_consistency(upwards, depths, world_to_cameras, INTRINSICS).per_view[2] == pytest.approx(0.3, rel=0.2)
+    upwards_error = multiview_consistency(upwards, depths, world_to_cameras, INTRINSICS).per_view[2]
+    assert upwards_error == pytest.approx(0.3, rel=0.2)
 
 
 def test_per_view_motions_copied_from_the_input_view_are_inconsistent():

@@ -232,7 +232,8 @@ def test_ground_truth_reads_the_written_scene_and_renders_nerfstudio_cameras(wri
     cameras = Cameras(camera_to_worlds=poses, fx=small.fx, fy=small.fy, cx=small.cx, cy=small.cy,
                       width=small.width, height=small.height)
     views = truth.frames(cameras, np.array([0.0, 7.0]))
-    assert views.rgb.shape == (2, small.height, small.width, 3) and views.motion_mask.shape == (2, small.height, small.width)
+    assert views.rgb.shape == (2, small.height, small.width, 3)
+    assert views.motion_mask.shape == views.flow.shape[:3] == (2, small.height, small.width)
     expected = render(truth.scene, moved, small, 7.0, supersampling=1)
     np.testing.assert_allclose(views.rgb[1], expected.rgb.numpy(), atol=1e-5)  # Cameras hold float32 intrinsics
     assert (views.motion_mask[1] != expected.motion_mask.numpy()).mean() < 0.01

@@ -140,7 +140,7 @@ def measure(
         name=f"{scene.name}-{variant.name}",
         device=device,
         **{"pipeline.datamanager.dataparser.cache_dir": cache_dir},
-        **{f"pipeline.datamanager.dataparser.{option}": value for option, value in scene.synthesis_options(variant).items()},
+        **{f"pipeline.datamanager.dataparser.{key}": value for key, value in scene.synthesis_options(variant).items()},
     )
     guard = lpips_unavailable() if variant == SPLATFACTO else contextlib.nullcontext()
     with guard:

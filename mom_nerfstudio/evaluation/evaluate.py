@@ -220,7 +220,8 @@ def novel_view_fidelity(paths: RenderedPaths, truths: dict[str, TrueViews]) -> d
 
     for name, frames in paths.frames.items():
         truth = truths[name]
-        near_start = np.abs(signed_phase(paths.time_frames[name], paths.loop_frames)) <= PHASE_WINDOW * paths.loop_frames
+        phases = signed_phase(paths.time_frames[name], paths.loop_frames)
+        near_start = np.abs(phases) <= PHASE_WINDOW * paths.loop_frames
         for index, rendered in enumerate(frames):
             true_rgb, moving = truth.rgb[index], truth.motion_mask[index]
             still = still_region(moving)

@@ -42,7 +42,9 @@ def velocity_errors(estimated: ArrayLike, true: ArrayLike) -> VelocityErrors:
     """Compare estimated velocities [N, 3] with true ones [N, 3] (any units, the same for both; true speeds > 0)."""
     estimated_array, true_array = as_float64(estimated), as_float64(true)
     if estimated_array.shape != true_array.shape or true_array.ndim != 2 or true_array.shape[1] != 3:
-        raise ValueError(f"velocity_errors: expected two [N, 3] arrays, got {estimated_array.shape} and {true_array.shape}")
+        raise ValueError(
+            f"velocity_errors: expected two [N, 3] arrays, got {estimated_array.shape} and {true_array.shape}"
+        )
     if len(true_array) == 0:
         raise ValueError("velocity_errors: no point to compare")
     true_speed = np.linalg.norm(true_array, axis=1)
@@ -79,8 +81,8 @@ def multiview_consistency(
     """The multi-view consistency error of per-view 2D motions (3D-MOM's ablation), in px/frame.
 
     Each pixel p of an animated view v with a known depth is lifted to its 3D point X, and the end of its motion,
-    p + F_v(p), to the point X' on the view's depth surface there (the inverse depth bilinearly sampled at the end). X and
-    X' are projected into the input view, and their difference, the carried motion, is compared with the input
+    p + F_v(p), to the point X' on the view's depth surface there (the inverse depth bilinearly sampled at the end).
+    X and X' are projected into the input view, and their difference, the carried motion, is compared with the input
     view's motion at X's projection (bilinearly sampled): the end-point error |carried - F_input|. Points count
     where they land inside the input view, are seen there (their depth within VISIBILITY_TOLERANCE of the input
     view's), have a known depth at both ends of their motion, and move in either view. Carrying through the depth
@@ -109,7 +111,9 @@ def multiview_consistency(
             f"{tuple(transforms.shape)} must describe the same {count} views of {height}x{width} pixels"
         )
     if (intrinsics.height, intrinsics.width) != (height, width):
-        raise ValueError(f"multiview_consistency: intrinsics of {intrinsics.width}x{intrinsics.height}, maps of {width}x{height}")
+        raise ValueError(
+            f"multiview_consistency: intrinsics of {intrinsics.width}x{intrinsics.height}, maps of {width}x{height}"
+        )
     compared = [view for view in range(count) if view != input_view] if views is None else list(views)
     input_flow, input_depth = flow_stack[input_view], depth_stack[input_view]
     per_view = {}

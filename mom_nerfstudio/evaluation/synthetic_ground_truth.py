@@ -104,9 +104,8 @@ class LandscapeGroundTruth:
         for index, time in enumerate(np.asarray(time_frames, dtype=np.float64).reshape(-1)):
             pose = torch.eye(4)
             pose[:3] = cameras.camera_to_worlds[index].detach().cpu().float()
-            intrinsics = self.true_intrinsics(
-                int(cameras.width[index]), int(cameras.height[index]), float(cameras.cx[index]), float(cameras.cy[index])
-            )
+            width, height = int(cameras.width[index]), int(cameras.height[index])
+            intrinsics = self.true_intrinsics(width, height, float(cameras.cx[index]), float(cameras.cy[index]))
             view = render(self.scene, pose, intrinsics, float(time), supersampling=self.supersampling)
             rgbs.append(view.rgb.cpu().numpy())
             masks.append(view.motion_mask.cpu().numpy())
