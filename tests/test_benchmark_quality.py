@@ -48,9 +48,9 @@ def test_input_view_is_reproduced(measured: dict[str, float]) -> None:
 
 def test_novel_views_match_the_ground_truth(measured: dict[str, float]) -> None:
     # At this stride every path frame lies at the loop's start: whole frames and moving regions are all scored.
-    assert measured["gt_psnr"] > 26.0  # measured 29.3 dB
-    assert measured["gt_ssim"] > 0.8  # measured 0.886
-    assert measured["gt_psnr_static"] > 28.5  # measured 32.1-32.3 dB
+    assert measured["gt_psnr"] > 26.0  # measured 29.3-29.7 dB
+    assert measured["gt_ssim"] > 0.8  # measured 0.886-0.895
+    assert measured["gt_psnr_static"] > 28.5  # measured 31.9-32.3 dB
     assert measured["gt_ssim_static"] > 0.78  # measured 0.868
     assert measured["gt_psnr_moving"] > 26.0  # measured 29.7 dB
     assert measured["gt_ssim_moving"] > 0.8  # measured 0.903
@@ -64,14 +64,15 @@ def test_motion_follows_the_truth(measured: dict[str, float]) -> None:
     assert measured["sky_velocity_cosine"] > 0.6  # measured 0.755
     assert measured["depth_abs_rel"] < 0.45  # measured 0.376 (the weight-free depth prior)
     # Image motion: DIS flow of the true frames themselves scores 0.40 at this size (0.1 px/frame motions).
-    assert measured["input_flow_rel"] < 1.15  # measured 0.96-1.03
-    assert measured["novel_flow_rel"] < 1.1  # measured 0.91-0.92
+    # The rendered loop barely moves at this size yet (as its training videos): 1 is what no motion scores.
+    assert measured["input_flow_rel"] < 1.15  # measured 0.93-1.03
+    assert measured["novel_flow_rel"] < 1.1  # measured 0.88-0.97
 
 
 def test_the_loop_closes_without_ghosting_or_leakage(measured: dict[str, float]) -> None:
-    assert 0.8 < measured["loop_seam"] < 1.6  # measured 1.33-1.35; a good loop scores 0.8-1.25
+    assert 0.8 < measured["loop_seam"] < 1.6  # measured 1.29-1.37; a good loop scores 0.8-1.25
     assert measured["ghosting"] > 0.85  # measured 0.93
-    assert measured["leakage"] < 0.01  # measured 0.0004-0.0012 (share of the still pixels)
+    assert measured["leakage"] < 0.01  # measured 0-0.0012 (share of the still pixels)
 
 
 def test_the_views_move_consistently(measured: dict[str, float]) -> None:

@@ -22,6 +22,7 @@ from mom_nerfstudio.evaluation.synthetic_landscape import (
     build_scene,
     image_flow,
     input_camera,
+    is_written,
     read_params,
     render,
     render_frames,
@@ -178,6 +179,10 @@ def test_scene_files_hold_the_truth_and_the_sky_lies_beyond_the_methods_sky_dept
     # The dome is centred on the camera: the sky's z-depth is its radius times the cosine of the ray's angle.
     assert 3.0 * SKY_DEPTH < depth[sky].min() and depth[sky].max() <= DOME_RADIUS
     assert read_params(tmp_path) == stream_params
+    assert is_written(tmp_path, stream_params, 128)  # the benchmark reuses it ...
+    assert not is_written(tmp_path, stream_params, 96)  # ... but writes another size,
+    assert not is_written(tmp_path, replace(stream_params, seed=STREAM_SEED + 1), 128)  # other parameters,
+    assert not is_written(tmp_path / "elsewhere", stream_params, 128)  # or a missing scene again
     description = json.loads((tmp_path / "params.json").read_text())
     assert description["scale"] == stream_scene.scale
 

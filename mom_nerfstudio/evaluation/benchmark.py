@@ -48,16 +48,16 @@ def synthetic_scene(seed: int, folder: Path, size: Size, device: str = "cpu") ->
     The method is given the photo and its labelme annotation, nothing else: mom4d's own default field of view, its
     own depth and sky depth (the truth's sky dome lies farther)."""
     from mom_nerfstudio.evaluation.synthetic_ground_truth import LandscapeGroundTruth
-    from mom_nerfstudio.evaluation.synthetic_landscape import LandscapeParams, write_scene
+    from mom_nerfstudio.evaluation.synthetic_landscape import LandscapeParams, is_written, write_scene
 
     name = f"landscape{seed}"
     scene_folder = folder / name
-    photo = scene_folder / f"{name}.png"
     params = LandscapeParams.random(seed)
-    if not photo.exists():
-        width = 1024 if size == "full" else CPU_RESOLUTION
+    width = 1024 if size == "full" else CPU_RESOLUTION
+    if not is_written(scene_folder, params, width):
         write_scene(scene_folder, params, width=width, name=name, device=device)
-    return Scene(name=name, photo=photo, truth=LandscapeGroundTruth.load(scene_folder, device=device))
+    truth = LandscapeGroundTruth.load(scene_folder, device=device)
+    return Scene(name=name, photo=scene_folder / f"{name}.png", truth=truth)
 
 
 @dataclass

@@ -42,6 +42,7 @@ __all__ = [
     "build_scene",
     "image_flow",
     "input_camera",
+    "is_written",
     "read_params",
     "render",
     "render_frames",
@@ -72,6 +73,10 @@ MIN_SKY_FRACTION = 0.08
 DEPTH_FILE, VELOCITY_FILE, FLOW_FILE = "depth.npy", "velocity.npy", "flow.npy"
 MOTION_MASK_FILE, SKY_MASK_FILE, PARAMS_FILE = "motion_mask.png", "sky_mask.png", "params.json"
 """The ground-truth files `write_scene` writes beside the photo."""
+
+SCENE_VERSION = 2
+"""Bumped whenever `write_scene` writes something else for the same parameters (version 2: a sky dome beyond mom4d's
+sky depth and annotations drawn like a user's), so that scenes written before are written again."""
 
 HINT_FRAMES = 50.0
 """An arrow of length L px in the annotation stands for L / HINT_FRAMES px per frame (the project's default)."""
@@ -326,6 +331,7 @@ def write_scene(
         "intrinsics": asdict(intrinsics),
         "time_frames": 0.0,
         "hint_frames": HINT_FRAMES,
+        "version": SCENE_VERSION,
     }
     (folder / PARAMS_FILE).write_text(json.dumps(description, indent=1))
     return folder / f"{name}.png"
@@ -334,6 +340,19 @@ def write_scene(
 def _write_png(path: Path, image: np.ndarray) -> None:
     if not cv2.imwrite(str(path), image):
         raise OSError(f"could not write {path}")
+
+
+def is_written(folder: Path, params: LandscapeParams, width: int) -> bool:
+    """Whether `folder` holds the scene of `params` at `width` pixels, written by this version of `write_scene`."""
+    path = Path(folder) / PARAMS_FILE
+    if not path.is_file():
+        return False
+    description = json.loads(path.read_text())
+    return (
+        description.get("version") == SCENE_VERSION
+        and description["intrinsics"]["width"] == width
+        and LandscapeParams.from_dict(description["params"]) == params
+    )
 
 
 def read_params(folder: Path) -> LandscapeParams:
