@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterator
 
+import numpy as np
 import torch
 
 from dataparsers.log import logger
@@ -205,7 +206,7 @@ def _evaluate(
     return values
 
 
-def _write_loop_video(loop: Any, destination: Path) -> Path:
+def _write_loop_video(loop: np.ndarray, destination: Path) -> Path:
     from dataparsers.previews import write_video
 
     return write_video(destination, list(loop), fps=30.0)
