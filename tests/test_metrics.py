@@ -1,4 +1,4 @@
-"""Tests of the benchmark metrics: PSNR, SSIM, masked metrics, video flow and its end-point error, loop seam, PIQE."""
+"""Tests of the benchmark's image metrics: PSNR, SSIM, masked metrics, video flow and its errors, PIQE."""
 
 from pathlib import Path
 
@@ -11,9 +11,9 @@ from torchmetrics.functional.image import peak_signal_noise_ratio, structural_si
 
 from mom_nerfstudio.evaluation.metrics import (
     flow_endpoint_error,
-    loop_seam,
     masked_metrics,
     psnr,
+    relative_flow_error,
     ssim,
     ssim_map,
     video_flow,
@@ -188,24 +188,23 @@ def test_flow_endpoint_error_is_the_mean_vector_length_inside_the_mask():
     assert flow_endpoint_error(estimated, per_frame_target, mask) == pytest.approx(5.0 / 3.0)
 
 
+def test_relative_flow_error_is_one_for_no_motion_and_zero_for_the_truth():
+    target = np.zeros((8, 10, 2), np.float32)
+    target[..., 0] = 0.5
+    target[2:4, :, 1] = 1.2  # faster in two rows: the mean speed weighs every pixel
+    mask = np.ones((8, 10), bool)
+    assert relative_flow_error(np.zeros_like(target), target, mask) == pytest.approx(1.0)
+    assert relative_flow_error(target, target, mask) == 0.0
+    assert relative_flow_error(-target, target, mask) == pytest.approx(2.0)  # backwards: worse than still
+    mean_speed = np.linalg.norm(target, axis=-1).mean()
+    assert relative_flow_error(target + [0.1, 0.0], target, mask) == pytest.approx(0.1 / mean_speed, rel=1e-5)
+    with pytest.raises(ValueError, match="zero"):
+        relative_flow_error(target, np.zeros_like(target), mask)
+
+
 def test_flow_endpoint_error_rejects_a_target_of_another_resolution():
     with pytest.raises(ValueError, match="resize"):
         flow_endpoint_error(np.zeros((2, 8, 10, 2)), np.zeros((16, 20, 2)), np.ones((8, 10), bool))
-
-
-# Loop seam --------------------------------------------------------------------------------------------------------
-
-
-def test_loop_seam_is_zero_for_identical_frames_and_the_largest_difference_otherwise():
-    first = random_image(10)
-    seamless = loop_seam(first, first.copy())
-    assert seamless.max_abs_difference == 0.0 and seamless.max_abs_difference_255 == 0.0
-    after_last = first.copy()
-    after_last[5, 7, 1] -= 0.2
-    after_last[9, 3, 0] += 0.05
-    seam = loop_seam(first, torch.from_numpy(after_last))
-    assert seam.max_abs_difference == pytest.approx(0.2, abs=1e-6)
-    assert seam.max_abs_difference_255 == pytest.approx(51.0, abs=1e-4)
 
 
 # PIQE -------------------------------------------------------------------------------------------------------------

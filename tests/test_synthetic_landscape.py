@@ -16,18 +16,28 @@ from dataparsers.cameras import Intrinsics
 from dataparsers.depth.convention import SKY_DEPTH
 from dataparsers.motion_input import resolve_motion_input
 from mom_nerfstudio.evaluation.synthetic_landscape import (
+    HINT_FRAMES,
     NORMALISATION_LONG_SIDE,
     LandscapeParams,
     build_scene,
     image_flow,
     input_camera,
+    is_written,
     read_params,
     render,
     render_frames,
     write_scene,
 )
+from mom_nerfstudio.evaluation.synthetic_annotation import (
+    ANNOTATION_LONG_SIDE,
+    HINT_ANGLE_ERROR,
+    HINT_COUNT,
+    HINT_LENGTH_ERROR,
+    HINT_LENGTH_STEP,
+)
 from mom_nerfstudio.evaluation.synthetic_ground_truth import LandscapeGroundTruth
 from mom_nerfstudio.evaluation.synthetic_render import SKY, TERRAIN
+from mom_nerfstudio.evaluation.synthetic_scene import DOME_RADIUS, TERRAIN_REACH
 
 STREAM_SEED, LAKE_SEED = 0, 3  # LandscapeParams.random draws a stream for the first and a lake for the second
 
@@ -106,9 +116,9 @@ def test_flat_ground_depth_matches_the_analytic_plane():
     with np.errstate(divide="ignore"):
         plane_depth = np.where(descent < 0, camera_height / -descent, np.inf)
     distance = plane_depth * np.linalg.norm(world_rays, axis=-1)
-    ground, beyond_dome = distance < 0.99 * SKY_DEPTH, distance > 1.01 * SKY_DEPTH
-    assert ground.mean() > 0.4 and beyond_dome.mean() > 0.2
-    assert (view.surface.numpy()[ground] == TERRAIN).all() and (view.surface.numpy()[beyond_dome] == SKY).all()
+    ground, beyond_reach = distance < 0.99 * TERRAIN_REACH, distance > 1.01 * TERRAIN_REACH
+    assert ground.mean() > 0.4 and beyond_reach.mean() > 0.2
+    assert (view.surface.numpy()[ground] == TERRAIN).all() and (view.surface.numpy()[beyond_reach] == SKY).all()
     assert not view.water_mask.any()
     depth = view.depth.numpy()
     np.testing.assert_allclose(depth[ground], plane_depth[ground], rtol=1e-4)
@@ -153,29 +163,58 @@ def written_scene(tmp_path_factory, stream_params):
     return folder, write_scene(folder, stream_params, width=128, supersampling=1)
 
 
-def test_labelme_annotation_reads_back_as_the_true_motion(written_scene, stream_params, stream_scene):
+def test_scene_files_hold_the_truth_and_the_sky_lies_beyond_the_methods_sky_depth(
+    written_scene, stream_params, stream_scene
+):
     tmp_path, image_path = written_scene
     assert image_path == tmp_path / f"landscape_{STREAM_SEED:04d}.png"
-    rgb = cv2.cvtColor(cv2.imread(str(image_path)), cv2.COLOR_BGR2RGB).astype(np.float32) / 255.0
+    rgb = cv2.imread(str(image_path))
     true_mask = cv2.imread(str(tmp_path / "motion_mask.png"), cv2.IMREAD_GRAYSCALE) > 0
+    sky = cv2.imread(str(tmp_path / "sky_mask.png"), cv2.IMREAD_GRAYSCALE) > 0
     flow = np.load(tmp_path / "flow.npy")
     depth, velocity = np.load(tmp_path / "depth.npy"), np.load(tmp_path / "velocity.npy")
     assert depth.shape == true_mask.shape == flow.shape[:2] == velocity.shape[:2] == rgb.shape[:2]
-    assert velocity.shape[2] == 3 and depth.dtype == np.float32 and depth.max() <= 50.0
+    assert velocity.shape[2] == 3 and depth.dtype == np.float32
+    assert depth[~sky].max() <= TERRAIN_REACH
+    # The dome is centred on the camera: the sky's z-depth is its radius times the cosine of the ray's angle.
+    assert 3.0 * SKY_DEPTH < depth[sky].min() and depth[sky].max() <= DOME_RADIUS
+    assert read_params(tmp_path) == stream_params
+    assert is_written(tmp_path, stream_params, 128)  # the benchmark reuses it ...
+    assert not is_written(tmp_path, stream_params, 96)  # ... but writes another size,
+    assert not is_written(tmp_path, replace(stream_params, seed=STREAM_SEED + 1), 128)  # other parameters,
+    assert not is_written(tmp_path / "elsewhere", stream_params, 128)  # or a missing scene again
+    description = json.loads((tmp_path / "params.json").read_text())
+    assert description["scale"] == stream_scene.scale
+
+
+def test_annotation_is_drawn_like_a_users_near_but_not_on_the_truth(written_scene):
+    tmp_path, image_path = written_scene
+    rgb = cv2.cvtColor(cv2.imread(str(image_path)), cv2.COLOR_BGR2RGB).astype(np.float32) / 255.0
+    true_mask = cv2.imread(str(tmp_path / "motion_mask.png"), cv2.IMREAD_GRAYSCALE) > 0
+    flow = np.load(tmp_path / "flow.npy")
+    document = json.loads(image_path.with_suffix(".json").read_text())
+    assert max(document["imageWidth"], document["imageHeight"]) == ANNOTATION_LONG_SIDE  # drawn on the full photo
+    polygons = [shape for shape in document["shapes"] if shape["shape_type"] == "polygon"]
+    assert {shape["label"] for shape in polygons} == {"motion_water", "motion_sky"}
+    assert all(3 <= len(shape["points"]) <= 40 for shape in polygons)  # clicks, not a traced outline
 
     motion = resolve_motion_input(image_path, rgb, scale=1.0)
     overlap = (motion.mask & true_mask).sum() / (motion.mask | true_mask).sum()
-    assert overlap > 0.9
-    assert 8 <= len(motion.hint_starts) <= 16
+    assert 0.85 < overlap < 0.99
+    assert 2 * HINT_COUNT[0] <= len(motion.hint_starts) <= 2 * HINT_COUNT[1]
     starts = motion.hint_starts.round().astype(int)
     assert true_mask[starts[:, 1], starts[:, 0]].all()
-    np.testing.assert_allclose(motion.hint_velocities, flow[starts[:, 1], starts[:, 0]], atol=1e-4)
-    labels = {shape["label"] for shape in json.loads(image_path.with_suffix(".json").read_text())["shapes"]}
-    assert labels == {"motion_water", "motion_sky", "hint"}
-
-    assert read_params(tmp_path) == stream_params
-    description = json.loads((tmp_path / "params.json").read_text())
-    assert description["scale"] == stream_scene.scale
+    true_hints = flow[starts[:, 1], starts[:, 0]]
+    ratio = np.linalg.norm(motion.hint_velocities, axis=1) / np.linalg.norm(true_hints, axis=1)
+    turn = np.arctan2(np.cross(true_hints, motion.hint_velocities), (true_hints * motion.hint_velocities).sum(1))
+    # Rough: off in length and direction by at most the drawn errors, plus the rounding of the arrow's length to
+    # HINT_LENGTH_STEP (at least one step) and of its ends to whole pixels of the annotated photo.
+    true_length = HINT_FRAMES * np.linalg.norm(true_hints, axis=1) * ANNOTATION_LONG_SIDE / rgb.shape[1]
+    rounding = (HINT_LENGTH_STEP / 2 + 1.5) / true_length
+    assert (ratio <= np.maximum(HINT_LENGTH_ERROR + rounding, (HINT_LENGTH_STEP + 1.5) / true_length)).all()
+    assert (ratio >= 1 / HINT_LENGTH_ERROR - rounding).all()
+    assert (np.abs(turn) <= HINT_ANGLE_ERROR + np.arctan(1.5 / true_length)).all()
+    assert np.abs(ratio - 1.0).max() > 0.05 and np.abs(turn).max() > math.radians(2.0)  # not the true flow
 
 
 def test_ground_truth_reads_the_written_scene_and_renders_nerfstudio_cameras(written_scene, stream_params):
@@ -197,11 +236,20 @@ def test_ground_truth_reads_the_written_scene_and_renders_nerfstudio_cameras(wri
     poses = torch.from_numpy(np.stack([pose, moved])[:, :3]).float()
     cameras = Cameras(camera_to_worlds=poses, fx=small.fx, fy=small.fy, cx=small.cx, cy=small.cy,
                       width=small.width, height=small.height)
-    frames, masks = truth.frames(cameras, np.array([0.0, 7.0]))
-    assert frames.shape == (2, small.height, small.width, 3) and masks.shape == (2, small.height, small.width)
+    views = truth.frames(cameras, np.array([0.0, 7.0]))
+    assert views.rgb.shape == (2, small.height, small.width, 3)
+    assert views.motion_mask.shape == views.flow.shape[:3] == (2, small.height, small.width)
     expected = render(truth.scene, moved, small, 7.0, supersampling=1)
-    np.testing.assert_allclose(frames[1], expected.rgb.numpy(), atol=1e-5)  # Cameras hold float32 intrinsics
-    assert (masks[1] != expected.motion_mask.numpy()).mean() < 0.01
+    np.testing.assert_allclose(views.rgb[1], expected.rgb.numpy(), atol=1e-5)  # Cameras hold float32 intrinsics
+    assert (views.motion_mask[1] != expected.motion_mask.numpy()).mean() < 0.01
+    expected_flow = image_flow(expected, moved, small).numpy()
+    agree = views.motion_mask[1] == expected.motion_mask.numpy()
+    np.testing.assert_allclose(views.flow[1][agree], expected_flow[agree], atol=1e-3)
+
+    # Cameras that assume another lens still see the truth through the photo's own: the input pose sees the photo.
+    wide = Cameras(camera_to_worlds=poses[:1], fx=small.fx * 0.7, fy=small.fy * 0.7, cx=small.cx, cy=small.cy,
+                   width=small.width, height=small.height)
+    np.testing.assert_allclose(truth.frames(wide, np.array([0.0])).rgb[0], views.rgb[0], atol=1e-6)
 
 
 def test_depth_is_consistent_between_camera_poses(stream_params, stream_scene):

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterator
 
+import numpy as np
 import torch
 
 from dataparsers.log import logger
@@ -28,29 +29,37 @@ class Scene:
     name: str
     photo: Path
     truth: evaluate.GroundTruth | None = None
-    synthesis_options: dict[str, Any] = field(default_factory=dict)
-    """Synthesis options the scene dictates (a synthetic scene's field of view)."""
+
+    def synthesis_options(self, variant: Variant) -> dict[str, Any]:
+        """The synthesis options that hand `variant` what it is given of the truth (see `Variant.given`); none for
+        the variants that get only what a user gives: the photo and the annotation beside it."""
+        if variant.given and self.truth is None:
+            raise ValueError(f"{variant.name} is given the truth, which the photo {self.photo} does not have")
+        options: dict[str, Any] = {}
+        if "fov" in variant.given:
+            options["fov_degrees"] = self.truth.fov_degrees
+        if "depth" in variant.given:
+            options.update(depth="file", depth_file=self.truth.depth_file, depth_file_kind="depth")
+        return options
 
 
 def synthetic_scene(seed: int, folder: Path, size: Size, device: str = "cpu", width: int | None = None) -> Scene:
     """A procedural landscape with ground truth, written (once) into `folder` at the benchmark's size (or `width`
-    pixels wide when given)."""
+    pixels wide when given).
+
+    The method is given the photo and its labelme annotation, nothing else: mom4d's own default field of view, its
+    own depth and sky depth (the truth's sky dome lies farther)."""
     from mom_nerfstudio.evaluation.synthetic_ground_truth import LandscapeGroundTruth
-    from mom_nerfstudio.evaluation.synthetic_landscape import LandscapeParams, write_scene
+    from mom_nerfstudio.evaluation.synthetic_landscape import LandscapeParams, is_written, write_scene
 
     name = f"landscape{seed}"
     scene_folder = folder / name
-    photo = scene_folder / f"{name}.png"
     params = LandscapeParams.random(seed)
-    if not photo.exists():
-        photo_width = width or (1024 if size == "full" else CPU_RESOLUTION)
+    photo_width = width or (1024 if size == "full" else CPU_RESOLUTION)
+    if not is_written(scene_folder, params, photo_width):
         write_scene(scene_folder, params, width=photo_width, name=name, device=device)
-    return Scene(
-        name=name,
-        photo=photo,
-        truth=LandscapeGroundTruth.load(scene_folder, device=device),
-        synthesis_options={"fov_degrees": params.fov_degrees},
-    )
+    truth = LandscapeGroundTruth.load(scene_folder, device=device)
+    return Scene(name=name, photo=scene_folder / f"{name}.png", truth=truth)
 
 
 @dataclass
@@ -99,7 +108,7 @@ def time_synthesis(scene: Scene, variant: Variant, size: Size, cache_dir: Path, 
         cache_dir=cache_dir,
         force=True,
         device=device,
-        **scene.synthesis_options,
+        **scene.synthesis_options(variant),
     )
     started = time.perf_counter()
     synthesis = SceneSynthesis(scene.photo, dataparser_config)
@@ -133,7 +142,7 @@ def measure(
         name=f"{scene.name}-{variant.name}",
         device=device,
         **{"pipeline.datamanager.dataparser.cache_dir": cache_dir},
-        **{f"pipeline.datamanager.dataparser.{option}": value for option, value in scene.synthesis_options.items()},
+        **{f"pipeline.datamanager.dataparser.{key}": value for key, value in scene.synthesis_options(variant).items()},
     )
     guard = lpips_unavailable() if variant == SPLATFACTO else contextlib.nullcontext()
     with guard:
@@ -167,34 +176,38 @@ def _evaluate(
     run: TrainedRun, scene: Scene, variant: Variant, size: Size, pictures: Path | None, path_stride: int, label: str
 ) -> dict[str, Any]:
     values: dict[str, Any] = dict(evaluate.input_fidelity(run))
+    truth = scene.truth
     with phase(f"{label}: test paths"):
         paths = evaluate.render_test_paths(run, stride=path_stride)
         values.update(evaluate.novel_view_quality(paths))
-    if scene.truth is not None:
+    truths = None
+    if truth is not None:
         with phase(f"{label}: ground truth"):
-            values.update(evaluate.ground_truth_fidelity(paths, scene.truth))
+            truths = evaluate.true_path_views(paths, truth)
+            values.update(evaluate.novel_view_fidelity(paths, truths))
+    loop = None
     if variant != SPLATFACTO:
         with phase(f"{label}: motion"):
-            values.update(evaluate.motion_fidelity(run))
+            loop = evaluate.input_loop(run)
+            values.update(evaluate.loop_quality(loop, truth))
+            values.update(evaluate.view_consistency(run))
+            if truth is not None:
+                values.update(evaluate.input_view_motion(loop, truth))
+                values.update(evaluate.novel_view_motion(run, paths, truths))
+                values.update(evaluate.geometry_and_motion_errors(run, truth))
         transforms = run.pipeline.datamanager.dataparser.synthesized().transforms["mom4d"]
         values["inconsistency_before"] = transforms["inconsistency_before"]
         values["inconsistency_after"] = transforms["inconsistency_after"]
-        if scene.truth is not None:
-            values.update(evaluate.geometry_and_motion_errors(run, scene.truth))
     if variant == MOM4D:
         values.update(evaluate.speed(run, FPS_SIZES_FULL if size == "full" else FPS_SIZES_CPU))
-        if pictures is not None:
+        if pictures is not None and loop is not None:
             with phase(f"{label}: pictures"):
-                values["pictures"] = [str(path) for path in _write_pictures(run, scene, paths, pictures)]
+                sheet = evaluate.write_path_sheet(paths, truths, pictures / f"{scene.name}_paths.jpg")
+                values["pictures"] = [str(sheet), str(_write_loop_video(loop, pictures / f"{scene.name}_loop.mp4"))]
     return values
 
 
-def _write_pictures(run: TrainedRun, scene: Scene, paths: evaluate.RenderedPaths, folder: Path) -> list[Path]:
+def _write_loop_video(loop: np.ndarray, destination: Path) -> Path:
     from dataparsers.previews import write_video
-    from mom_nerfstudio.evaluation.rendering import render_loop
 
-    sheet = evaluate.write_path_sheet(paths, scene.truth, folder / f"{scene.name}_paths.jpg")
-    num_frames = evaluate.synthesis_of(run).config.num_frames
-    loop = render_loop(run.pipeline.model, evaluate.input_camera(run), num_frames)[:-1]
-    video = write_video(folder / f"{scene.name}_loop.mp4", list(loop), fps=30.0)
-    return [sheet, video]
+    return write_video(destination, list(loop), fps=30.0)

@@ -1,15 +1,15 @@
-"""The metrics of the benchmark: PSNR and SSIM (whole image or inside the motion mask), optical flow of rendered
-videos and its end-point error against the target motion, and the seam of a loop.
+"""The image metrics of the benchmark: PSNR and SSIM (whole image or inside a mask), and the optical flow of
+rendered videos with its end-point error against the true motion.
 
 Images are HxWxC float in [0, 1] (numpy or torch, C = 3 for RGB), masks bool HxW, flows HxWx2 (dx, dy) in
-pixels per frame. Scores are plain Python floats. PIQE, the no-reference score, is in `piqe.py`.
+pixels per frame. Scores are plain Python floats. PIQE, the no-reference score, is in `piqe.py`; the metrics of
+a loop in `loop_metrics.py`; those of 3D motion in `motion_metrics.py`.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Literal
 
 import cv2
@@ -39,7 +39,7 @@ def psnr(prediction: ArrayLike, target: ArrayLike, mask: ArrayLike | None = None
     """
     prediction_array, target_array = _image_pair(prediction, target)
     squared_error = (prediction_array - target_array) ** 2
-    mse = float(squared_error[_mask(mask, squared_error.shape[:2])].mean())
+    mse = float(squared_error[checked_mask(mask, squared_error.shape[:2])].mean())
     return math.inf if mse == 0.0 else 10.0 * math.log10(1.0 / mse)
 
 
@@ -58,7 +58,7 @@ def ssim(prediction: ArrayLike, target: ArrayLike, mask: ArrayLike | None = None
         raise ValueError(f"ssim: images must be at least {SSIM_WINDOW} px on each side, got {height}x{width}")
     inner = slice(SSIM_BORDER, -SSIM_BORDER)
     similarity = ssim_map(prediction_array, target_array)[inner, inner]
-    inner_mask = _mask(mask, (height, width))[inner, inner]
+    inner_mask = checked_mask(mask, (height, width))[inner, inner]
     if not inner_mask.any():
         raise ValueError(f"ssim: the mask has no pixel at least {SSIM_BORDER} px away from the image border")
     return float(similarity[inner_mask].mean())
@@ -139,8 +139,8 @@ def flow_endpoint_error(estimated_flows: ArrayLike, target_flow: ArrayLike, mask
             frame pair) or one field per frame pair, shaped like `estimated_flows`.
         mask: bool HxW, where the motion is measured (the motion mask).
     """
-    estimated = _to_numpy(estimated_flows)
-    target = _to_numpy(target_flow)
+    estimated = as_float64(estimated_flows)
+    target = as_float64(target_flow)
     if estimated.ndim == 3:
         estimated = estimated[None]
     if estimated.ndim != 4 or estimated.shape[-1] != 2:
@@ -152,30 +152,22 @@ def flow_endpoint_error(estimated_flows: ArrayLike, target_flow: ArrayLike, mask
             "resize it first, its vectors rescaled (dataparsers.motion_field.resize_flow)"
         )
     errors = np.linalg.norm(estimated - target, axis=-1)
-    return float(errors[:, _mask(mask, estimated.shape[1:3])].mean())
+    return float(errors[:, checked_mask(mask, estimated.shape[1:3])].mean())
 
 
-@dataclass(frozen=True)
-class LoopSeam:
-    """How far the frame after the last one of a loop is from its first frame: 0 for a seamless loop."""
+def relative_flow_error(estimated_flows: ArrayLike, target_flow: ArrayLike, mask: ArrayLike) -> float:
+    """`flow_endpoint_error` over the mean speed of `target_flow` inside `mask`: 1 for an estimate of no motion.
 
-    max_abs_difference: float
-    """Largest absolute difference of any channel of any pixel, in [0, 1] units."""
-    max_abs_difference_255: float
-    """The same in 8-bit levels (/255): below 0.5 the two frames encode to the same 8-bit image."""
-
-
-def loop_seam(first_frame: ArrayLike, frame_after_last: ArrayLike) -> LoopSeam:
-    """The seam of a loop: the largest absolute difference between its first frame and the frame after its last.
-
-    A looping render at time t = 1 (or frame N of N) must reproduce time 0 exactly.
+    Raises ValueError when the target does not move inside the mask (there is no motion to compare with).
     """
-    first, after_last = _image_pair(first_frame, frame_after_last)
-    largest = float(np.abs(first - after_last).max())
-    return LoopSeam(max_abs_difference=largest, max_abs_difference_255=255.0 * largest)
+    target = as_float64(target_flow)
+    mean_speed = flow_endpoint_error(np.zeros_like(target), target, mask)
+    if mean_speed == 0.0:
+        raise ValueError("relative_flow_error: the target flow is zero inside the mask")
+    return flow_endpoint_error(estimated_flows, target, mask) / mean_speed
 
 
-def _to_numpy(array: ArrayLike) -> np.ndarray:
+def as_float64(array: ArrayLike) -> np.ndarray:
     """A float64 numpy copy of a numpy array or torch tensor (on any device)."""
     if isinstance(array, torch.Tensor):
         array = array.detach().cpu().numpy()
@@ -184,7 +176,7 @@ def _to_numpy(array: ArrayLike) -> np.ndarray:
 
 def _image_pair(first: ArrayLike, second: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """Two images as float64 HxWxC arrays of the same shape (an HxW grey image becomes HxWx1)."""
-    first_array, second_array = _to_numpy(first), _to_numpy(second)
+    first_array, second_array = as_float64(first), as_float64(second)
     if first_array.shape != second_array.shape:
         raise ValueError(f"images differ in shape: {first_array.shape} and {second_array.shape}")
     if first_array.ndim == 2:
@@ -194,7 +186,7 @@ def _image_pair(first: ArrayLike, second: ArrayLike) -> tuple[np.ndarray, np.nda
     return first_array, second_array
 
 
-def _mask(mask: ArrayLike | None, shape: tuple[int, ...]) -> np.ndarray:
+def checked_mask(mask: ArrayLike | None, shape: tuple[int, ...]) -> np.ndarray:
     """A bool HxW mask of the given shape (all True when None); an empty mask is an error."""
     if mask is None:
         return np.ones(shape, dtype=bool)
@@ -209,7 +201,7 @@ def _mask(mask: ArrayLike | None, shape: tuple[int, ...]) -> np.ndarray:
 
 def _grey_uint8(frame: ArrayLike) -> np.ndarray:
     """An RGB HxWx3 frame in [0, 1] as 8-bit grey."""
-    rgb = _to_numpy(frame)
+    rgb = as_float64(frame)
     if rgb.ndim != 3 or rgb.shape[2] != 3:
         raise ValueError(f"video_flow: frames must be HxWx3 RGB, got shape {rgb.shape}")
     rgb_uint8 = np.round(np.clip(rgb, 0.0, 1.0) * 255.0).astype(np.uint8)

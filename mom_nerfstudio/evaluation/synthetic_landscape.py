@@ -7,8 +7,8 @@ clouds drift with a known rotation. `build_scene` makes it, scaled so that the i
 its true depth, motion mask and 3D velocity; `image_flow` projects that velocity into pixels per frame.
 
 `write_scene` writes what the benchmark feeds the method and compares it against, for the input camera at
-t = 0: the photo, a labelme annotation as a user would draw it (motion polygons, hint arrows from the true
-flow), and the true depth, motion mask, 3D velocity and image flow. `render_frames` renders ground-truth
+t = 0: the photo, a labelme annotation as a user would draw it (coarse motion polygons, a few rough hint arrows),
+and the true depth, motion mask, 3D velocity and image flow. `render_frames` renders ground-truth
 frames for any poses and times.
 
 Units: the dataset's world (x right, y forward, z up; the input camera at the origin, level, looking along
@@ -31,7 +31,7 @@ import torch
 from dataparsers.cameras import Intrinsics, intrinsics_from_fov
 from dataparsers.dataset_writer import opengl_camera_to_world
 from dataparsers.depth.convention import NEAR_PERCENTILE
-from mom_nerfstudio.evaluation.synthetic_annotation import labelme_document
+from mom_nerfstudio.evaluation.synthetic_annotation import HINT_COUNT, labelme_document
 from mom_nerfstudio.evaluation.synthetic_render import LandscapeRender, image_flow, render
 from mom_nerfstudio.evaluation.synthetic_scene import LandscapeScene
 
@@ -42,6 +42,7 @@ __all__ = [
     "build_scene",
     "image_flow",
     "input_camera",
+    "is_written",
     "read_params",
     "render",
     "render_frames",
@@ -72,6 +73,10 @@ MIN_SKY_FRACTION = 0.08
 DEPTH_FILE, VELOCITY_FILE, FLOW_FILE = "depth.npy", "velocity.npy", "flow.npy"
 MOTION_MASK_FILE, SKY_MASK_FILE, PARAMS_FILE = "motion_mask.png", "sky_mask.png", "params.json"
 """The ground-truth files `write_scene` writes beside the photo."""
+
+SCENE_VERSION = 2
+"""Bumped whenever `write_scene` writes something else for the same parameters (version 2: a sky dome beyond mom4d's
+sky depth and annotations drawn like a user's), so that scenes written before are written again."""
 
 HINT_FRAMES = 50.0
 """An arrow of length L px in the annotation stands for L / HINT_FRAMES px per frame (the project's default)."""
@@ -290,12 +295,12 @@ def write_scene(
 ) -> Path:
     """Write the input view of a landscape at t = 0 and its ground truth into `folder`; returns the photo's path.
 
-    Files: `<name>.png` (the photo), `<name>.json` (a labelme annotation beside it: `motion_water` and
-    `motion_sky` polygons and 8-16 `hint` lines from the true flow), `depth.npy` (float32 HxW true z-depth,
-    world units: the 1st percentile of non-sky depth is 1, the sky dome is at most SKY_DEPTH), `velocity.npy`
-    (float32 HxWx3, world units per frame), `flow.npy` (float32 HxWx2, px/frame), `motion_mask.png` (255
-    where water or sky), `sky_mask.png` (255 on the sky) and `params.json` (the parameters, the scale and
-    the camera). `LandscapeGroundTruth.load(folder)` reads them back.
+    Files: `<name>.png` (the photo), `<name>.json` (a labelme annotation beside it, drawn as a user would: coarse
+    `motion_water` and `motion_sky` polygons and a few rough `hint` lines per region, see `synthetic_annotation`),
+    `depth.npy` (float32 HxW true z-depth, world units: the 1st percentile of non-sky depth is 1; the sky dome's
+    depth, up to DOME_RADIUS, on the sky), `velocity.npy` (float32 HxWx3, world units per frame), `flow.npy`
+    (float32 HxWx2, px/frame), `motion_mask.png` (255 where water or sky), `sky_mask.png` (255 on the sky) and
+    `params.json` (the parameters, the scale and the camera). `LandscapeGroundTruth.load(folder)` reads them back.
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -309,7 +314,7 @@ def write_scene(
 
     rng = np.random.default_rng(params.seed)
     regions = {"water": water, "sky": sky}
-    counts = _hint_counts(int(rng.integers(8, 17)), [region for region, mask in regions.items() if mask.any()])
+    counts = {region: int(rng.integers(HINT_COUNT[0], HINT_COUNT[1] + 1)) for region in regions}
     annotation = labelme_document(f"{name}.png", regions, counts, flow, rng, hint_frames=HINT_FRAMES)
     _write_png(folder / f"{name}.png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
     _write_png(folder / MOTION_MASK_FILE, view.motion_mask.cpu().numpy().astype(np.uint8) * 255)
@@ -326,22 +331,28 @@ def write_scene(
         "intrinsics": asdict(intrinsics),
         "time_frames": 0.0,
         "hint_frames": HINT_FRAMES,
+        "version": SCENE_VERSION,
     }
     (folder / PARAMS_FILE).write_text(json.dumps(description, indent=1))
     return folder / f"{name}.png"
 
 
-def _hint_counts(total: int, regions: list[str]) -> dict[str, int]:
-    """Hints per moving region: 60 % of `total` on the water when the sky moves too, all on the one otherwise."""
-    if regions == ["water", "sky"]:
-        water = round(0.6 * total)
-        return {"water": water, "sky": total - water}
-    return {region: total for region in regions}
-
-
 def _write_png(path: Path, image: np.ndarray) -> None:
     if not cv2.imwrite(str(path), image):
         raise OSError(f"could not write {path}")
+
+
+def is_written(folder: Path, params: LandscapeParams, width: int) -> bool:
+    """Whether `folder` holds the scene of `params` at `width` pixels, written by this version of `write_scene`."""
+    path = Path(folder) / PARAMS_FILE
+    if not path.is_file():
+        return False
+    description = json.loads(path.read_text())
+    return (
+        description.get("version") == SCENE_VERSION
+        and description["intrinsics"]["width"] == width
+        and LandscapeParams.from_dict(description["params"]) == params
+    )
 
 
 def read_params(folder: Path) -> LandscapeParams:

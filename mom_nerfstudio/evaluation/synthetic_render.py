@@ -4,8 +4,8 @@ Each pixel's ray is marched against the terrain's height field in fixed steps th
 (geometric spacing, so that far steps are as fine on screen as near ones; a step that passes close to the
 terrain is searched again in finer steps, so that thin ridges are not stepped over), the first step below the
 terrain is refined by bisection and a final secant step, the water plane is met analytically where the
-terrain lies below it, and rays that hit nothing end on the sky dome. Everything is vectorised over rays, on
-the scene's device.
+terrain lies below it, and rays that hit nothing within the terrain's reach end on the sky dome. Everything is
+vectorised over rays, on the scene's device.
 
 Cameras follow nerfstudio: camera-to-world [4, 4] in the OpenGL convention (x right, y up, looking along -z),
 pixel centres at (column + 0.5, row + 0.5) for intrinsics cx, cy. Depth is z-depth along the optical axis.
@@ -27,7 +27,7 @@ from mom_nerfstudio.evaluation.synthetic_materials import (
     terrain_colour,
     water_colour,
 )
-from mom_nerfstudio.evaluation.synthetic_scene import DOME_RADIUS, WATER_LEVEL, LandscapeScene
+from mom_nerfstudio.evaluation.synthetic_scene import DOME_RADIUS, TERRAIN_REACH, WATER_LEVEL, LandscapeScene
 
 TERRAIN, WATER, SKY = 0, 1, 2
 """Values of `LandscapeRender.surface`: what each pixel's centre ray sees."""
@@ -159,7 +159,8 @@ def _trace_rays(
     scene_origins = scene.points_to_scene(origins)
     scene_directions = scene.directions_to_scene(directions)
     dome_distance = _dome_distance(origins, directions)
-    terrain_distance = _march_terrain(scene, scene_origins, scene_directions, dome_distance / scene.scale)
+    terrain_end = dome_distance.clamp(max=TERRAIN_REACH) / scene.scale
+    terrain_distance = _march_terrain(scene, scene_origins, scene_directions, terrain_end)
 
     surface = torch.full((count,), SKY, dtype=torch.uint8, device=origins.device)
     hit = torch.isfinite(terrain_distance)

@@ -12,9 +12,11 @@ Content:
   the same angle from the camera near and far) and read bicubically: that smooth surface is the geometry;
 - water: the plane z = WATER_LEVEL wherever the terrain lies below it; its texture flows with the velocity
   field `water_velocity` (scene units per frame), by advection: texture coordinate u - t * v(u) at frame t;
-- sky: a dome of radius SKY_DEPTH world units about the input camera, behind everything; its clouds turn
+- sky: a dome of radius DOME_RADIUS world units about the input camera, behind everything; its clouds turn
   rigidly about the dome's centre with angular velocity `cloud_angular_velocity` (radians per frame), so a
-  cloud point p moves at omega x p.
+  cloud point p moves at omega x p. The terrain ends TERRAIN_REACH world units from the camera, in front of the
+  dome. The dome lies farther than the sky depth that mom4d assumes (`dataparsers.depth.convention.SKY_DEPTH`),
+  so that a method is never handed its own sky depth.
 """
 
 from __future__ import annotations
@@ -26,7 +28,6 @@ from typing import TYPE_CHECKING, Callable
 import torch
 import torch.nn.functional as F
 
-from dataparsers.depth.convention import SKY_DEPTH
 from mom_nerfstudio.evaluation.synthetic_noise import FractalNoise, NoiseLattice, smoothstep
 
 if TYPE_CHECKING:
@@ -35,8 +36,15 @@ if TYPE_CHECKING:
 WATER_LEVEL = -0.015
 """Height of every water surface (scene units). The terrain outside the carved channel or basin stays above 0."""
 
-DOME_RADIUS = SKY_DEPTH
-"""Radius of the sky dome in world units: every depth of the scene is at most the project's sky depth."""
+DOME_RADIUS = 200.0
+"""Radius of the sky dome in world units (the nearest scene depth is 1). With the camera about 0.3 units, say 1.5 m,
+above the ground, a unit is about 5 m and the clouds are about 1 km away: a low cloud base. It differs from mom4d's
+sky depth (50) on purpose: the sky's true depth cannot be read from one photo, and the benchmark must not hand it
+over."""
+
+TERRAIN_REACH = 50.0
+"""Distance from the camera (world units) beyond which no terrain is drawn: the far mountains lie within it, and
+rays that pass over them end on the dome."""
 
 GRID_ANGLE_STEP = 0.005
 """Angular size (radians) of a cell of the polar height grid, also its step in log radius."""

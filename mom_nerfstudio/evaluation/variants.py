@@ -22,14 +22,24 @@ class Variant:
     name: str
     description: str
     needs_gpu: bool = False
+    given: tuple[str, ...] = ()
+    """What the variant is handed of a synthetic scene's truth: "fov" (its field of view), "depth" (its input view's
+    depth, through --depth file). A variant given anything needs a synthetic scene."""
 
 
-MOM4D = Variant("mom4d", "mom4d with its default schedule")
+MOM4D = Variant("mom4d", "mom4d with its default schedule, given what a user gives: the photo and its annotation")
+TRUE_FOV = Variant("true-fov", "mom4d given the scene's true field of view instead of its default 50 degrees",
+                   given=("fov",))
+TRUE_DEPTH = Variant("true-depth", "mom4d given the scene's true depth (--depth file): the motion judged apart from "
+                     "the depth", given=("depth",))
 NO_3D_MOM = Variant("no-3d-mom", "velocity lifted from the input view's motion alone (no 3D-MOM fit)")
 NO_PRIOR = Variant("no-prior", "no motion prior: the residual deformation alone explains the motion")
 PAPER_SCHEDULE = Variant("paper-schedule", "the paper's schedule: 3000 static + 20,000 dynamic iterations")
 SPLATFACTO = Variant("splatfacto", "nerfstudio's splatfacto on the 25 views at t = 0 (7000 iterations)", needs_gpu=True)
-VARIANTS: dict[str, Variant] = {variant.name: variant for variant in (MOM4D, NO_3D_MOM, NO_PRIOR, PAPER_SCHEDULE, SPLATFACTO)}
+VARIANTS: dict[str, Variant] = {
+    variant.name: variant
+    for variant in (MOM4D, TRUE_FOV, TRUE_DEPTH, NO_3D_MOM, NO_PRIOR, PAPER_SCHEDULE, SPLATFACTO)
+}
 
 # A CPU-sized benchmark: small images, short loops, few iterations.
 CPU_RESOLUTION = 96
