@@ -614,6 +614,17 @@ class SceneSynthesis:
         """The input view's 2D motion target (px/frame, HxWx2)."""
         return self.view_arrays["flows"][0].astype(np.float32)
 
+    def animation_flow(self, index: int) -> np.ndarray:
+        """The 2D motion (px/frame, HxWx2) that animates view `index`'s video: the view's own motion without 3D motion
+        (`--motion-solver none`), the fitted 3D velocity projected into the view otherwise; zero where the view
+        does not move."""
+        if self.config.motion_solver == "none":
+            return self.view_arrays["flows"][index].astype(np.float32)
+        world_to_camera = self.world_to_cameras[index]
+        point_motion = projected_point_motion(self.points, self.velocity, self.intrinsics, world_to_camera)
+        rendered = render_points(transform_points(self.points, world_to_camera), point_motion, self.intrinsics)
+        return rendered.features.cpu().numpy() * self.view_arrays["motion_masks"][index][..., None]
+
     @functools.cached_property
     def paths(self) -> PathTable:
         """Where the moving points travel over the loop (`--motion-paths`): the table the videos and the model share."""

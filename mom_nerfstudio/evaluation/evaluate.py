@@ -284,9 +284,9 @@ def geometry_and_motion_errors(run: TrainedRun, truth: GroundTruth) -> dict[str,
 
 
 def view_consistency(run: TrainedRun) -> dict[str, float]:
-    """The paper's multi-view consistency error (px/frame) of the synthesis' per-view 2D motions: those of the orbit
-    views (the views without a look-around rotation, animated by default), each against the input view (see
-    `motion_metrics.multiview_consistency`)."""
+    """The paper's multi-view consistency error (px/frame) of the 2D motions that animate the views' videos: those of
+    the orbit views (the views without a look-around rotation, animated by default), each against the input view's
+    (see `motion_metrics.multiview_consistency`)."""
     synthesis = synthesis_of(run)
     if not synthesis.moving.any():
         return {}
@@ -295,8 +295,11 @@ def view_consistency(run: TrainedRun) -> dict[str, float]:
         if index != 0 and view.yaw_degrees == 0.0 and view.pitch_degrees == 0.0
     ]
     views = synthesis.view_arrays
+    flows = np.zeros_like(views["flows"], dtype=np.float32)
+    for index in [0, *orbit]:
+        flows[index] = synthesis.animation_flow(index)
     consistency = multiview_consistency(
-        views["flows"].astype(np.float32),
+        flows,
         views["depths"].astype(np.float32),
         synthesis.world_to_cameras.cpu().numpy(),
         synthesis.intrinsics,

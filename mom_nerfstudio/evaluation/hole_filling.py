@@ -92,7 +92,11 @@ def true_depth_synthesis(scene: Scene, cache_dir: Path) -> SceneSynthesis:
     if scene.truth is None:
         raise ValueError(f"{scene.name} has no ground truth to take the depth from")
     config = SynthesisConfig(
-        depth="file", depth_file=scene.truth.folder / DEPTH_FILE, cache_dir=cache_dir, device="cpu", **scene.synthesis_options
+        depth="file",
+        depth_file=scene.truth.folder / DEPTH_FILE,
+        fov_degrees=scene.truth.fov_degrees,
+        cache_dir=cache_dir,
+        device="cpu",
     )
     return SceneSynthesis(scene.photo, config)
 

@@ -33,12 +33,32 @@ TRUE_FOV = Variant("true-fov", "mom4d given the scene's true field of view inste
 TRUE_DEPTH = Variant("true-depth", "mom4d given the scene's true depth (--depth file): the motion judged apart from "
                      "the depth", given=("depth",))
 NO_3D_MOM = Variant("no-3d-mom", "velocity lifted from the input view's motion alone (no 3D-MOM fit)")
+CONSTANT_DEPTH = Variant("constant-depth", "mom4d with the image motion lifted within each point's depth plane, as "
+                         "before (not along the depth surface)")
+PER_VIEW = Variant("per-view", "the paper's ablation: every animated view animated in 2D by its own motion (hints "
+                   "drawn in each view), no 3D motion and no motion prior")
+LEGACY = Variant("legacy", "the earlier motion: constant-depth lift, hint fields drawn in each view, an unregularised "
+                 "3D-MOM fit, straight paths, a plain cross-fade of the loop's copies")
+# Synthesis options of the variants that differ from mom4d in how the motion is made, and only in that.
+MOTION_OPTIONS: dict[str, dict[str, object]] = {
+    NO_3D_MOM.name: {"motion_solver": "lift"},
+    CONSTANT_DEPTH.name: {"motion_lift": "constant-depth"},
+    PER_VIEW.name: {"view_motion": "per-view", "motion_solver": "none"},
+    LEGACY.name: {
+        "motion_lift": "constant-depth",
+        "view_motion": "per-view",
+        "motion_ray_damping": 0.0,
+        "motion_smoothness": 0.0,
+        "motion_paths": "straight",
+        "loop_blend": "linear",
+    },
+}
 NO_PRIOR = Variant("no-prior", "no motion prior: the residual deformation alone explains the motion")
 PAPER_SCHEDULE = Variant("paper-schedule", "the paper's schedule: 3000 static + 20,000 dynamic iterations")
 SPLATFACTO = Variant("splatfacto", "nerfstudio's splatfacto on the 25 views at t = 0 (7000 iterations)", needs_gpu=True)
 VARIANTS: dict[str, Variant] = {
     variant.name: variant
-    for variant in (MOM4D, TRUE_FOV, TRUE_DEPTH, NO_3D_MOM, NO_PRIOR, PAPER_SCHEDULE, SPLATFACTO)
+    for variant in (MOM4D, TRUE_FOV, TRUE_DEPTH, NO_3D_MOM, CONSTANT_DEPTH, PER_VIEW, LEGACY, NO_PRIOR, PAPER_SCHEDULE, SPLATFACTO)
 }
 
 # A CPU-sized benchmark: small images, short loops, few iterations.
@@ -80,8 +100,10 @@ def trainer_config(variant: Variant, size: Size) -> TrainerConfig:
         config = mom4d_with_stages(size, *CPU_STAGES)
     else:
         config = _base_mom4d(size)
-    if variant == NO_3D_MOM:
-        config.pipeline.datamanager.dataparser.motion_solver = "lift"
+    for option, value in MOTION_OPTIONS.get(variant.name, {}).items():
+        setattr(config.pipeline.datamanager.dataparser, option, value)
+    if variant == PER_VIEW:
+        config.pipeline.model.use_motion_prior = False
     elif variant == NO_PRIOR:
         config.pipeline.model.use_motion_prior = False
     elif variant == SPLATFACTO:
