@@ -1,14 +1,19 @@
 """The PyTorch Gaussian rasteriser: known renders, gradients, memory chunking and gsplat compatibility."""
 
+import dataclasses
+import inspect
 import math
 import subprocess
 import sys
 
 import pytest
 import torch
+from gsplat.rendering import rasterization as gsplat_rasterization
 from gsplat.strategy import DefaultStrategy
 
 from mom_nerfstudio.rendering import rasterization, rasterize_gaussians_torch
+from mom_nerfstudio.rendering.cpu_rasterizer import RasterOptions
+from mom_nerfstudio.rendering.rasterize import CUDA_ONLY_OPTIONS
 
 FOCAL = 20.0
 
@@ -366,14 +371,6 @@ def test_inputs_of_the_wrong_shape_are_rejected_by_name():
 
 
 def test_dispatcher_has_gsplats_signature_and_routes_every_argument():
-    import dataclasses
-    import inspect
-
-    from gsplat.rendering import rasterization as gsplat_rasterization
-
-    from mom_nerfstudio.rendering.cpu_rasterizer import RasterOptions
-    from mom_nerfstudio.rendering.rasterize import CUDA_ONLY_OPTIONS
-
     def names_and_defaults(function):
         return [(p.name, p.kind, p.default) for p in inspect.signature(function).parameters.values()]
 

@@ -14,8 +14,8 @@ transmittance would fall to `TRANSMITTANCE_MIN` or below.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 import torch
 import torch.nn.functional as F

@@ -106,7 +106,7 @@ def tile_centres(tiles: TileIntersections) -> Tensor:
 
 
 def tiles_to_images(values: Tensor, tiles: TileIntersections, width: int, height: int) -> Tensor:
-    """Rearrange tile-major values [C * tiles, P, D] (a tile's P pixels row-major) into images [C, H, W, D]."""
+    """Rearrange tile-major values [C * tiles, P, D], a tile's pixels row-major, into images [C, H, W, D]."""
     size, channels = tiles.tile_size, values.shape[-1]
     images = values.reshape(tiles.n_cameras, tiles.tiles_y, tiles.tiles_x, size, size, channels)
     images = images.permute(0, 1, 3, 2, 4, 5)
