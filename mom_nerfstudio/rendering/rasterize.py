@@ -6,11 +6,10 @@ renderer lazily, on the first CUDA call, so that importing it needs no GPU and c
 
 from __future__ import annotations
 
-from typing import Literal
-
 from torch import Tensor
 
 from mom_nerfstudio.rendering.cpu_rasterizer import rasterize_gaussians_torch
+from mom_nerfstudio.rendering.cpu_rasterizer.options import CameraModel, RasterizeMode, RenderMode
 
 CUDA_ONLY_OPTIONS = ("packed", "sparse_grad", "channel_chunk", "distributed")
 """Arguments of gsplat's signature that only its CUDA kernels act on; the others mean the same to both."""
@@ -34,13 +33,13 @@ def rasterization(
     packed: bool = True,
     tile_size: int = 16,
     backgrounds: Tensor | None = None,
-    render_mode: Literal["RGB", "D", "ED", "RGB+D", "RGB+ED"] = "RGB",
+    render_mode: RenderMode = "RGB",
     sparse_grad: bool = False,
     absgrad: bool = False,
-    rasterize_mode: Literal["classic", "antialiased"] = "classic",
+    rasterize_mode: RasterizeMode = "classic",
     channel_chunk: int = 32,
     distributed: bool = False,
-    camera_model: Literal["pinhole", "ortho", "fisheye"] = "pinhole",
+    camera_model: CameraModel = "pinhole",
     covars: Tensor | None = None,
 ) -> tuple[Tensor, Tensor, dict]:
     """Rasterise Gaussians: `gsplat.rasterization` on CUDA tensors, the PyTorch rasteriser otherwise.

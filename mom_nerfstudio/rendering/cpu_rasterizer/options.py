@@ -16,9 +16,9 @@ RENDER_MODES: tuple[str, ...] = get_args(RenderMode)
 class RasterOptions:
     """Options of `gsplat.rasterization` that the PyTorch rasteriser honours, with gsplat's defaults.
 
-    gsplat's CUDA-only options (`packed`, `sparse_grad`, `channel_chunk`, `distributed`) are not here:
-    `mom_nerfstudio.rendering.rasterization` refuses or ignores them before a render reaches this
-    rasteriser. `chunk_elements` is this rasteriser's own memory budget.
+    gsplat's CUDA-only options (`mom_nerfstudio.rendering.rasterize.CUDA_ONLY_OPTIONS`) are not here:
+    the dispatching `rasterization` refuses or ignores them before a render reaches this rasteriser.
+    `chunk_elements` is this rasteriser's own memory budget.
     """
 
     near_plane: float = 0.01
