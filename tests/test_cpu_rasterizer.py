@@ -1,14 +1,19 @@
 """The PyTorch Gaussian rasteriser: known renders, gradients, memory chunking and gsplat compatibility."""
 
+import dataclasses
+import inspect
 import math
 import subprocess
 import sys
 
 import pytest
 import torch
+from gsplat.rendering import rasterization as gsplat_rasterization
 from gsplat.strategy import DefaultStrategy
 
 from mom_nerfstudio.rendering import rasterization, rasterize_gaussians_torch
+from mom_nerfstudio.rendering.cpu_rasterizer import RasterOptions
+from mom_nerfstudio.rendering.rasterize import CUDA_ONLY_OPTIONS
 
 FOCAL = 20.0
 
@@ -363,3 +368,44 @@ def test_inputs_of_the_wrong_shape_are_rejected_by_name():
         rasterize_gaussians_torch(
             means, quats, scales, opacities, colors[:, None], viewmats, intrinsics, 16, 16, sh_degree=1
         )
+
+
+def test_dispatcher_has_gsplats_signature_and_routes_every_argument():
+    def names_and_defaults(function):
+        return [(p.name, p.kind, p.default) for p in inspect.signature(function).parameters.values()]
+
+    ours = inspect.signature(rasterization).parameters
+    assert names_and_defaults(rasterization) == names_and_defaults(gsplat_rasterization)
+    options = {field.name: field.default for field in dataclasses.fields(RasterOptions)}
+    del options["chunk_elements"]  # the PyTorch rasteriser's own memory budget, not a gsplat option
+    assert options == {name: ours[name].default for name in options}
+    tensors = [
+        name for name, p in inspect.signature(rasterize_gaussians_torch).parameters.items()
+        if p.kind is not inspect.Parameter.VAR_KEYWORD
+    ]
+    # Every argument of gsplat's reaches the PyTorch rasteriser, or is one the dispatcher handles itself.
+    assert sorted(ours) == sorted([*tensors, *options, *CUDA_ONLY_OPTIONS])
+
+
+def test_dispatcher_ignores_cuda_memory_options_and_refuses_distributed_rendering():
+    width, height = 16, 16
+    viewmats, intrinsics = camera(width, height)
+    gaussians = random_scene(20, seed=6)
+    expected, _, _ = rasterize_gaussians_torch(*gaussians, viewmats, intrinsics, width, height)
+    render, _, _ = rasterization(
+        *gaussians, viewmats, intrinsics, width, height, packed=False, sparse_grad=True, channel_chunk=1
+    )
+    assert torch.equal(render, expected)
+    with pytest.raises(ValueError, match="distributed rendering needs CUDA tensors"):
+        rasterization(*gaussians, viewmats, intrinsics, width, height, packed=False, distributed=True)
+
+
+def test_options_the_rasteriser_does_not_know_or_accept_are_refused():
+    viewmats, intrinsics = camera(16, 16)
+    gaussians = on_axis_gaussians([3.0], [0.3], [0.6], [[1.0, 0.0, 0.0]])
+    with pytest.raises(TypeError, match="packed"):
+        rasterize_gaussians_torch(*gaussians, viewmats, intrinsics, 16, 16, packed=False)
+    with pytest.raises(ValueError, match="render_mode"):
+        rasterize_gaussians_torch(*gaussians, viewmats, intrinsics, 16, 16, render_mode="RGBD")
+    with pytest.raises(ValueError, match="chunk_elements"):
+        rasterize_gaussians_torch(*gaussians, viewmats, intrinsics, 16, 16, chunk_elements=0)

@@ -6,11 +6,13 @@ renderer lazily, on the first CUDA call, so that importing it needs no GPU and c
 
 from __future__ import annotations
 
-from typing import Literal
-
 from torch import Tensor
 
 from mom_nerfstudio.rendering.cpu_rasterizer import rasterize_gaussians_torch
+from mom_nerfstudio.rendering.cpu_rasterizer.options import CameraModel, RasterizeMode, RenderMode
+
+CUDA_ONLY_OPTIONS = ("packed", "sparse_grad", "channel_chunk", "distributed")
+"""Arguments of gsplat's signature that only its CUDA kernels act on; the others mean the same to both."""
 
 
 def rasterization(
@@ -31,13 +33,13 @@ def rasterization(
     packed: bool = True,
     tile_size: int = 16,
     backgrounds: Tensor | None = None,
-    render_mode: Literal["RGB", "D", "ED", "RGB+D", "RGB+ED"] = "RGB",
+    render_mode: RenderMode = "RGB",
     sparse_grad: bool = False,
     absgrad: bool = False,
-    rasterize_mode: Literal["classic", "antialiased"] = "classic",
+    rasterize_mode: RasterizeMode = "classic",
     channel_chunk: int = 32,
     distributed: bool = False,
-    camera_model: Literal["pinhole", "ortho", "fisheye"] = "pinhole",
+    camera_model: CameraModel = "pinhole",
     covars: Tensor | None = None,
 ) -> tuple[Tensor, Tensor, dict]:
     """Rasterise Gaussians: `gsplat.rasterization` on CUDA tensors, the PyTorch rasteriser otherwise.
@@ -47,19 +49,12 @@ def rasterization(
     (which only acts on packed renders) and `channel_chunk` (a CUDA memory setting) are ignored, and
     `absgrad` is honoured.
     """
-    # Everything but the CUDA-only options means the same to both renderers.
-    shared = dict(
-        means=means, quats=quats, scales=scales, opacities=opacities, colors=colors, viewmats=viewmats, Ks=Ks,
-        width=width, height=height, near_plane=near_plane, far_plane=far_plane, radius_clip=radius_clip,
-        eps2d=eps2d, sh_degree=sh_degree, tile_size=tile_size, backgrounds=backgrounds, render_mode=render_mode,
-        absgrad=absgrad, rasterize_mode=rasterize_mode, camera_model=camera_model, covars=covars,
-    )
+    # Every argument by name, taken before any other local exists: this signature is their one list.
+    arguments = dict(locals())
     if means.is_cuda:
         from gsplat.rendering import rasterization as gsplat_rasterization
 
-        return gsplat_rasterization(
-            **shared, packed=packed, sparse_grad=sparse_grad, channel_chunk=channel_chunk, distributed=distributed
-        )
+        return gsplat_rasterization(**arguments)
     if packed:
         raise ValueError(
             f"packed=True is only available for CUDA tensors (got tensors on {means.device}); "
@@ -67,4 +62,6 @@ def rasterization(
         )
     if distributed:
         raise ValueError(f"distributed rendering needs CUDA tensors (got tensors on {means.device})")
-    return rasterize_gaussians_torch(**shared)
+    for name in CUDA_ONLY_OPTIONS:
+        del arguments[name]
+    return rasterize_gaussians_torch(**arguments)
