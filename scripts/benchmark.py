@@ -49,7 +49,8 @@ class Benchmark:
     variants: List[str] = field(default_factory=lambda: list(VARIANTS))
     """Methods to train on every scene (see mom_nerfstudio/evaluation/variants.py)."""
     size: Size = "full"
-    """'full': 1024-px photos and the default schedules; 'cpu': a small version that runs on a CPU."""
+    """'full': 1024-px photos and the default schedules; 'short': the same photos with a short schedule (side-by-side
+    runs on a GPU budget); 'cpu': a small version that runs on a CPU."""
     output: Path = Path("outputs/benchmark")
     """Scenes, caches, runs and the raw results (results.json)."""
     pictures: Optional[Path] = Path("outputs/benchmark/pictures")

@@ -55,7 +55,7 @@ def synthetic_scene(seed: int, folder: Path, size: Size, device: str = "cpu", wi
     name = f"landscape{seed}"
     scene_folder = folder / name
     params = LandscapeParams.random(seed)
-    photo_width = width or (1024 if size == "full" else CPU_RESOLUTION)
+    photo_width = width or (CPU_RESOLUTION if size == "cpu" else 1024)
     if not is_written(scene_folder, params, photo_width):
         write_scene(scene_folder, params, width=photo_width, name=name, device=device)
     truth = LandscapeGroundTruth.load(scene_folder, device=device)
@@ -199,7 +199,7 @@ def _evaluate(
         values["inconsistency_before"] = transforms["inconsistency_before"]
         values["inconsistency_after"] = transforms["inconsistency_after"]
     if variant == MOM4D:
-        values.update(evaluate.speed(run, FPS_SIZES_FULL if size == "full" else FPS_SIZES_CPU))
+        values.update(evaluate.speed(run, FPS_SIZES_CPU if size == "cpu" else FPS_SIZES_FULL))
         if pictures is not None and loop is not None:
             with phase(f"{label}: pictures"):
                 sheet = evaluate.write_path_sheet(paths, truths, pictures / f"{scene.name}_paths.jpg")

@@ -12,7 +12,9 @@ from nerfstudio.engine.trainer import TrainerConfig
 from dataparsers.mom4d_dataparser import Mom4dDataParserConfig
 from mom_nerfstudio.method_config import mom4d_method, mom4d_tiny_method, mom4d_trainer_config
 
-Size = Literal["full", "cpu"]
+Size = Literal["full", "short", "cpu"]
+"""'full': 1024-px photos and the default schedule; 'short': 1024-px photos and SHORT_STAGES (for side-by-side runs
+that must fit a GPU budget); 'cpu': small photos, short loops, CPU_STAGES."""
 
 
 @dataclass(frozen=True)
@@ -65,10 +67,11 @@ VARIANTS: dict[str, Variant] = {
 CPU_RESOLUTION = 96
 CPU_FRAMES = 12
 CPU_STAGES = (100, 150)
+SHORT_STAGES = (300, 1200)
 
 
 def _base_mom4d(size: Size) -> TrainerConfig:
-    return copy.deepcopy((mom4d_method if size == "full" else mom4d_tiny_method).config)
+    return copy.deepcopy((mom4d_tiny_method if size == "cpu" else mom4d_method).config)
 
 
 def _resized(config: TrainerConfig, size: Size) -> TrainerConfig:
@@ -95,9 +98,9 @@ def mom4d_with_stages(size: Size, static_steps: int, dynamic_steps: int) -> Trai
 def trainer_config(variant: Variant, size: Size) -> TrainerConfig:
     """The trainer config of `variant` at `size`, before data and output folders are set."""
     if variant == PAPER_SCHEDULE:
-        config = mom4d_with_stages(size, 3000, 20000) if size == "full" else mom4d_with_stages(size, 3 * CPU_STAGES[0], 3 * CPU_STAGES[1])
-    elif size == "cpu":
-        config = mom4d_with_stages(size, *CPU_STAGES)
+        config = mom4d_with_stages(size, 3000, 20000) if size != "cpu" else mom4d_with_stages(size, 3 * CPU_STAGES[0], 3 * CPU_STAGES[1])
+    elif size in ("cpu", "short"):
+        config = mom4d_with_stages(size, *(CPU_STAGES if size == "cpu" else SHORT_STAGES))
     else:
         config = _base_mom4d(size)
     for option, value in MOTION_OPTIONS.get(variant.name, {}).items():
