@@ -35,6 +35,8 @@ _VARIANCE_FLOOR = 1e-4
 _DISAGREEMENT_SCALE = 1e-4
 """Squared colour difference between the copies at which a pixel counts as half disagreeing (about 1 % of the range)."""
 _EMPTY = 1e-6
+_SHRINK_PER_RADIUS = 4
+"""Local means are taken on a copy shrunk by the radius over this (their windows then span about 9 pixels)."""
 
 
 @dataclass(frozen=True)
@@ -123,11 +125,20 @@ def _contrast_preserving(colours: list[torch.Tensor], coverages: list[torch.Tens
 
 def _box_sums(values: torch.Tensor, radius: int) -> torch.Tensor:
     """Means of `values` [..., H, W, C] over (2r+1)^2 windows, zero outside the image: divided by one another (weighted
-    sums by the sums of their weights) they give normalised local means. Two one-dimensional passes."""
+    sums by the sums of their weights) they give normalised local means.
+
+    Windows span a few percent of the image, so the means are smooth: they are taken on a copy shrunk by about a
+    quarter of the radius (two one-dimensional passes there) and interpolated back, which keeps the cost low at any
+    resolution.
+    """
     leading = values.shape[:-3]
     height, width, channels = values.shape[-3:]
     planar = values.reshape(-1, height, width, channels).permute(0, 3, 1, 2)
-    size = 2 * radius + 1
-    planar = F.avg_pool2d(planar, (size, 1), stride=1, padding=(radius, 0))
-    planar = F.avg_pool2d(planar, (1, size), stride=1, padding=(0, radius))
+    shrink = max(1, radius // _SHRINK_PER_RADIUS)
+    small = F.avg_pool2d(planar, shrink, stride=shrink, ceil_mode=True) if shrink > 1 else planar
+    small_radius = max(1, round(radius / shrink))
+    size = 2 * small_radius + 1
+    small = F.avg_pool2d(small, (size, 1), stride=1, padding=(small_radius, 0))
+    small = F.avg_pool2d(small, (1, size), stride=1, padding=(0, small_radius))
+    planar = F.interpolate(small, size=(height, width), mode="bilinear", align_corners=False) if shrink > 1 else small
     return planar.permute(0, 2, 3, 1).reshape(*leading, height, width, channels)
