@@ -43,26 +43,27 @@ def measured(tmp_path_factory: pytest.TempPathFactory) -> dict[str, float]:
 
 
 def test_input_view_is_reproduced(measured: dict[str, float]) -> None:
-    assert measured["input_psnr"] > 33.0  # measured 38.4 dB
+    assert measured["input_psnr"] > 34.0  # measured 38.7 dB
 
 
 def test_novel_views_match_the_ground_truth(measured: dict[str, float]) -> None:
     # At this stride every path frame lies at the loop's start: whole frames and moving regions are all scored.
-    assert measured["gt_psnr"] > 26.0  # measured 29.3-29.7 dB
-    assert measured["gt_ssim"] > 0.8  # measured 0.886-0.895
-    assert measured["gt_psnr_static"] > 28.5  # measured 31.9-32.3 dB
-    assert measured["gt_ssim_static"] > 0.78  # measured 0.868
-    assert measured["gt_psnr_moving"] > 26.0  # measured 29.7 dB
-    assert measured["gt_ssim_moving"] > 0.8  # measured 0.903
+    assert measured["gt_psnr"] > 32.0  # measured 36.2 dB (29.7 with the earlier motion and instrument)
+    assert measured["gt_ssim"] > 0.85  # measured about 0.9
+    assert measured["gt_psnr_static"] > 36.0  # measured 40.7 dB
+    assert measured["gt_ssim_static"] > 0.8
+    assert measured["gt_psnr_moving"] > 32.0  # measured 35.9 dB
+    assert measured["gt_ssim_moving"] > 0.8
 
 
 def test_motion_follows_the_truth(measured: dict[str, float]) -> None:
-    # A relative error of 1 (and a cosine of 0) is what predicting no motion scores.
-    assert measured["velocity_rel_error"] < 0.95  # measured 0.886 (water)
-    assert measured["velocity_cosine"] > 0.4  # measured 0.555
-    assert measured["sky_velocity_rel_error"] < 0.95  # measured 0.875 (per unit distance)
-    assert measured["sky_velocity_cosine"] > 0.6  # measured 0.755
-    assert measured["depth_abs_rel"] < 0.45  # measured 0.376 (the weight-free depth prior)
+    # A relative error of 1 (and a cosine of 0) is what predicting no motion scores. The earlier motion (lifted
+    # within depth planes, legacy variant) measured 0.895 / 0.55 on the water and 1.0 / 0.69 on the sky.
+    assert measured["velocity_rel_error"] < 0.7  # measured 0.567 (water)
+    assert measured["velocity_cosine"] > 0.85  # measured 0.934
+    assert measured["sky_velocity_rel_error"] < 0.5  # measured 0.339 (per unit distance)
+    assert measured["sky_velocity_cosine"] > 0.9  # measured 0.952
+    assert measured["depth_abs_rel"] < 0.4  # measured 0.27-0.29 (the weight-free depth prior)
     # Image motion: DIS flow of the true frames themselves scores 0.40 at this size (0.1 px/frame motions).
     # The rendered loop barely moves at this size yet (as its training videos): 1 is what no motion scores.
     assert measured["input_flow_rel"] < 1.15  # measured 0.93-1.03
@@ -70,10 +71,10 @@ def test_motion_follows_the_truth(measured: dict[str, float]) -> None:
 
 
 def test_the_loop_closes_without_ghosting_or_leakage(measured: dict[str, float]) -> None:
-    assert 0.8 < measured["loop_seam"] < 1.6  # measured 1.29-1.37; a good loop scores 0.8-1.25
-    assert measured["ghosting"] > 0.85  # measured 0.93
-    assert measured["leakage"] < 0.01  # measured 0-0.0012 (share of the still pixels)
+    assert 0.8 < measured["loop_seam"] < 1.5  # measured 1.31 (0.99 at full size); a good loop scores 0.8-1.25
+    assert measured["ghosting"] > 0.9  # measured 0.965 (a plain cross-fade of uncorrelated copies scores 0.71)
+    assert measured["leakage"] < 0.002  # measured 0 (share of the still pixels; 0.003 with straight paths)
 
 
 def test_the_views_move_consistently(measured: dict[str, float]) -> None:
-    assert measured["view_consistency"] < 0.02  # measured 0.0108 px/frame (true speeds about 0.1 px/frame)
+    assert measured["view_consistency"] < 0.01  # measured 0.005 px/frame (true speeds about 0.1 px/frame)

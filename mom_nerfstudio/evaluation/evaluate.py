@@ -246,6 +246,12 @@ def novel_view_quality(paths: RenderedPaths) -> dict[str, float]:
 
 
 def geometry_and_motion_errors(run: TrainedRun, truth: GroundTruth) -> dict[str, float]:
+    """Depth error of the depth stage and 3D velocity errors of the motion stages of a run's synthesis against the
+    truth (see `synthesis_errors`)."""
+    return synthesis_errors(synthesis_of(run), truth)
+
+
+def synthesis_errors(synthesis: SceneSynthesis, truth: GroundTruth) -> dict[str, float]:
     """Depth error of the depth stage and 3D velocity errors of the motion stages against the truth.
 
     Velocities are compared at the input view's pixels inside the true motion mask. On the water, as 3D vectors
@@ -253,7 +259,6 @@ def geometry_and_motion_errors(run: TrainedRun, truth: GroundTruth) -> dict[str,
     read from one photo (mom4d puts it at its own sky depth, the truth is farther), and what a viewer sees of the
     clouds is their angular motion, which this keeps.
     """
-    synthesis = synthesis_of(run)
     true_depth = truth.input_depth()
     sky = truth.sky_mask()
     estimated_depth = synthesis.depth
@@ -284,10 +289,14 @@ def geometry_and_motion_errors(run: TrainedRun, truth: GroundTruth) -> dict[str,
 
 
 def view_consistency(run: TrainedRun) -> dict[str, float]:
+    """The multi-view consistency error of a run's synthesis (see `synthesis_consistency`)."""
+    return synthesis_consistency(synthesis_of(run))
+
+
+def synthesis_consistency(synthesis: SceneSynthesis) -> dict[str, float]:
     """The paper's multi-view consistency error (px/frame) of the 2D motions that animate the views' videos: those of
     the orbit views (the views without a look-around rotation, animated by default), each against the input view's
     (see `motion_metrics.multiview_consistency`)."""
-    synthesis = synthesis_of(run)
     if not synthesis.moving.any():
         return {}
     orbit = [
