@@ -1,4 +1,8 @@
-"""The `mom4d-data` DataParser: `--data photo.jpg` becomes a multi-view looping video with times.
+"""The `mom4d-data` DataParser: reads a synthesised mom4d dataset and hands its frames to nerfstudio with their times.
+
+The dataset is the run's own copy (`--dataset`, which `ns-train mom4d` sets when it starts: see
+`mom_nerfstudio.method_config`), or the one the synthesis cache holds for `--data photo.jpg` with these options
+(`mom4d-synthesize` makes it). The parser never synthesises: it only reads.
 
 This module must not import nerfstudio's datamanagers (or the method config): nerfstudio imports the
 registered dataparsers while its own datamanager module is still initialising.
@@ -6,36 +10,36 @@ registered dataparsers while its own datamanager module is still initialising.
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Type
+from typing import Literal, Optional, Type
 
-import numpy as np
 import torch
 from nerfstudio.cameras.cameras import Cameras, CameraType
-from nerfstudio.data.dataparsers.base_dataparser import DataParser, DataParserConfig, DataparserOutputs
+from nerfstudio.data.dataparsers.base_dataparser import (
+    DataParser,
+    DataParserConfig,
+    DataparserOutputs,
+)
 from nerfstudio.data.scene_box import SceneBox
 from nerfstudio.plugins.registry_dataparser import DataParserSpecification
-from rich.console import Console
-from rich.markup import escape
 
-from dataparsers.config import SynthesisConfig
-from dataparsers.errors import Mom4dInputError
-from dataparsers.input_camera import InputCamera, pivot_depth
-from dataparsers.log import setup_logging
-from dataparsers.synthesis import SceneSynthesis, SynthesizedDataset
-
-CONSOLE = Console(width=120, stderr=True)
+from dataparsers.dataset_format import SynthesizedDataset, pivot_depth
+from mom_nerfstudio.seeds import SeedCloud
+from mom_nerfstudio.synthesis.config import SynthesisConfig
+from mom_nerfstudio.synthesis.runner import cached_dataset
 
 
 @dataclass
 class Mom4dDataParserConfig(DataParserConfig, SynthesisConfig):
-    """Synthesise a multi-view looping video from one landscape photo (`--data photo.jpg`)."""
+    """A multi-view looping video synthesised from one landscape photo (`--data photo.jpg`)."""
 
     _target: Type = field(default_factory=lambda: Mom4dDataParser)
     data: Path = Path("photo.jpg")
     """The landscape photo (jpg, png, webp or tiff)."""
+    dataset: Optional[Path] = None
+    """A synthesised dataset folder to read (holding transforms.json); `ns-train mom4d` sets it to the run's own copy.
+    Default: the dataset the synthesis cache holds for --data with these options."""
     eval_views: Literal["input", "all"] = "input"
     """Images used for evaluation: the input view's frames, or every image."""
     static_views_only: bool = False
@@ -43,7 +47,7 @@ class Mom4dDataParserConfig(DataParserConfig, SynthesisConfig):
 
 
 class Mom4dDataParser(DataParser):
-    """Runs (or reuses from its cache) the synthesis and hands the frames to nerfstudio with their times."""
+    """Reads the dataset and hands the frames to nerfstudio with their times, and the seeds to the model."""
 
     config: Mom4dDataParserConfig
     includes_time = True
@@ -52,27 +56,23 @@ class Mom4dDataParser(DataParser):
         super().__init__(config=config)
         self._dataset: SynthesizedDataset | None = None
 
-    def synthesized(self) -> SynthesizedDataset:
-        """The synthesised dataset, built once per process (and cached on disk across processes)."""
+    def dataset(self) -> SynthesizedDataset:
+        """The dataset this parser reads (read once per process)."""
         if self._dataset is None:
-            setup_logging()
-            try:
-                self._dataset = SceneSynthesis(self.config.data, self.config).dataset()
-            except Mom4dInputError as error:
-                # Escaped: paths and examples in the message may hold [brackets] that rich would read as markup.
-                CONSOLE.print(f"[bold red]mom4d: {escape(str(error))}", soft_wrap=True)
-                sys.exit(2)
+            if self.config.dataset is not None:
+                self._dataset = SynthesizedDataset.read(self.config.dataset)
+            else:
+                self._dataset = cached_dataset(self.config.data, self.config)
         return self._dataset
 
     def _generate_dataparser_outputs(self, split: str = "train", **kwargs) -> DataparserOutputs:
-        dataset = self.synthesized()
+        dataset = self.dataset()
         transforms = dataset.transforms
         frames = transforms["frames"]
         if self.config.static_views_only:
             frames = [frame for frame in frames if frame["frame"] == 0]
         if split != "train" and self.config.eval_views == "input":
-            input_view = transforms["mom4d"]["input_view"]
-            frames = [frame for frame in frames if frame["view"] == input_view]
+            frames = dataset.frames_of(dataset.input_view)
         poses = torch.tensor([frame["transform_matrix"] for frame in frames], dtype=torch.float32)[:, :3, :4]
         cameras = Cameras(
             camera_to_worlds=poses,
@@ -85,28 +85,20 @@ class Mom4dDataParser(DataParser):
             camera_type=CameraType.PERSPECTIVE,
             times=torch.tensor([[frame["time"]] for frame in frames], dtype=torch.float32),
         )
-        input_camera = InputCamera.from_transforms(transforms)
-        with np.load(dataset.folder / "points.npz") as points:
-            xyz = torch.from_numpy(points["xyz"])
-            metadata = {
-                "points3D_xyz": xyz,
-                "points3D_rgb": torch.from_numpy(points["rgb"]),
-                "points3D_moving": torch.from_numpy(points["moving"]),
-                "points3D_path_rows": torch.from_numpy(points["path_rows"]),
-                "path_times": torch.from_numpy(points["path_times"]),
-                "path_offsets": torch.from_numpy(points["path_offsets"]),
-                "loop_blend": transforms["mom4d"]["loop_blend"],
-                # Width of the pixel each point was lifted from: depth (the forward axis, y) over the focal length.
-                "points3D_footprint": xyz[:, 1] / float(transforms["fl_x"]),
-                "num_frames": dataset.num_frames,
-                "confidence_filenames": [dataset.folder / frame["mask_path"] for frame in frames],
-                "input_camera": input_camera,
-                "pivot_depth": pivot_depth(points["xyz"], input_camera),
-            }
+        seeds = SeedCloud.from_dataset(dataset)
+        input_camera = dataset.input_camera()
+        metadata = {
+            **seeds.to_metadata(),
+            "num_frames": dataset.num_frames,
+            "loop_blend": dataset.summary["loop_blend"],
+            "confidence_filenames": [dataset.folder / frame["mask_path"] for frame in frames],
+            "input_camera": input_camera,
+            "pivot_depth": pivot_depth(seeds.xyz.numpy(), input_camera),
+        }
         return DataparserOutputs(
             image_filenames=[dataset.folder / frame["file_path"] for frame in frames],
             cameras=cameras,
-            scene_box=SceneBox(aabb=torch.stack([xyz.min(dim=0).values, xyz.max(dim=0).values])),
+            scene_box=SceneBox(aabb=torch.stack([seeds.xyz.min(dim=0).values, seeds.xyz.max(dim=0).values])),
             mask_filenames=[dataset.folder / frame["mask_path"] for frame in frames],
             metadata=metadata,
         )

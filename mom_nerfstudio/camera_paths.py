@@ -53,10 +53,10 @@ from typing import Callable
 import numpy as np
 from nerfstudio.engine.trainer import TrainerConfig
 
-from dataparsers.atomic import atomic_file
-from dataparsers.errors import Mom4dInputError
-from dataparsers.input_camera import InputCamera
+from dataparsers.dataset_format import InputCamera, SynthesizedDataset
 from dataparsers.mom4d_dataparser import Mom4dDataParserConfig
+from mom_nerfstudio.atomic import atomic_file
+from mom_nerfstudio.errors import Mom4dInputError
 
 OffsetFunction = Callable[[np.ndarray], np.ndarray]
 """Maps path progress s [F] in [0, 1] to camera-frame offsets [F, 3] (x right, y up, z backwards)."""
@@ -155,28 +155,19 @@ def camera_path(
     }
 
 
-def dataset_transforms(config: TrainerConfig) -> dict:
-    """The transforms.json content of a mom4d run's dataset (from the synthesis cache, built if missing)."""
-    datamanager = config.pipeline.datamanager
-    dataparser_config = getattr(datamanager, "dataparser", None)
+def run_dataset(config: TrainerConfig) -> SynthesizedDataset:
+    """The dataset a mom4d run trained on (its own copy, which config.yml names)."""
+    dataparser_config = getattr(config.pipeline.datamanager, "dataparser", None)
     if not isinstance(dataparser_config, Mom4dDataParserConfig):
         raise Mom4dInputError(
             f"This run's dataparser is {type(dataparser_config).__name__}, not mom4d-data; "
             "camera paths with loop times need a run trained with `ns-train mom4d`."
         )
-    # The datamanager's `data` (what --data set) overrides the dataparser's own, as nerfstudio does at setup.
-    if datamanager.data is not None:
-        dataparser_config.data = Path(datamanager.data)
-    if not dataparser_config.data.is_file():
-        raise Mom4dInputError(
-            f"The run's photo {dataparser_config.data} was not found; run the command from the folder where "
-            "ns-train ran (the path in config.yml is relative to it)."
-        )
-    return dataparser_config.setup().synthesized().transforms
+    return dataparser_config.setup().dataset()
 
 
 def write_camera_paths(
-    transforms: dict,
+    dataset: SynthesizedDataset,
     output_dir: Path,
     loops: int = 1,
     scale: float = 1.0,
@@ -189,8 +180,8 @@ def write_camera_paths(
     Unless `overwrite`, an existing file whose content differs from what would be written is an error, raised
     before any file is written.
     """
-    camera = InputCamera.from_transforms(transforms)
-    loop_frames = int(transforms["mom4d"]["num_frames"])
+    camera = dataset.input_camera()
+    loop_frames = dataset.num_frames
     contents = {
         Path(output_dir) / f"{trajectory.name}.json": json.dumps(
             camera_path(trajectory, camera, loop_frames, loops=loops, scale=scale, fps=fps), indent=1

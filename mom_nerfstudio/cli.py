@@ -3,25 +3,22 @@
 from __future__ import annotations
 
 import math
-import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Optional
 
 import yaml
 from nerfstudio.engine.trainer import TrainerConfig
-from rich.console import Console
-from rich.markup import escape
 
-from dataparsers.cli import Command, parse_command_line
-from dataparsers.errors import Mom4dInputError
-from dataparsers.log import logger, setup_logging
-from dataparsers.loop import wrap_time
 from mom_nerfstudio.camera_paths import (
-    dataset_transforms,
     render_command,
+    run_dataset,
     write_camera_paths,
 )
+from mom_nerfstudio.command_line import run_command
+from mom_nerfstudio.errors import Mom4dInputError
+from mom_nerfstudio.log import logger
+from mom_nerfstudio.loop import wrap_time
 from mom_nerfstudio.model import Mom4dModel, Mom4dModelConfig
 
 
@@ -68,7 +65,7 @@ def write_test_camera_paths(command: CameraPathsCommand) -> list[Path]:
     run_dir = command.load_config.parent
     output_dir = command.output_dir or run_dir / "camera_paths"
     written = write_camera_paths(
-        dataset_transforms(config),
+        run_dataset(config),
         output_dir,
         loops=command.loops,
         scale=command.scale,
@@ -124,22 +121,11 @@ def export_run(command: ExportCommand) -> list[Path]:
     return written
 
 
-def _run(command_type: type[Command], action: Callable[[Command], object], program: str) -> None:
-    command = parse_command_line(command_type)
-    setup_logging()
-    try:
-        action(command)
-    except Mom4dInputError as error:
-        # Escaped: paths in the message may hold [brackets] that rich would read as markup.
-        Console(stderr=True).print(f"[bold red]{program}: {escape(str(error))}", soft_wrap=True)
-        sys.exit(2)
-
-
 def camera_paths_entrypoint() -> None:
     """Console entry point of `mom4d-camera-paths`."""
-    _run(CameraPathsCommand, write_test_camera_paths, "mom4d-camera-paths")
+    run_command(CameraPathsCommand, write_test_camera_paths, "mom4d-camera-paths")
 
 
 def export_entrypoint() -> None:
     """Console entry point of `mom4d-export`."""
-    _run(ExportCommand, export_run, "mom4d-export")
+    run_command(ExportCommand, export_run, "mom4d-export")

@@ -8,7 +8,10 @@ from typing import Dict, List, Type
 
 import numpy as np
 import torch
-from nerfstudio.data.datamanagers.full_images_datamanager import FullImageDatamanager, FullImageDatamanagerConfig
+from nerfstudio.data.datamanagers.full_images_datamanager import (
+    FullImageDatamanager,
+    FullImageDatamanagerConfig,
+)
 from nerfstudio.data.datasets.base_dataset import InputDataset
 from PIL import Image
 
@@ -37,11 +40,14 @@ class Mom4dDataManagerConfig(FullImageDatamanagerConfig):
 class Mom4dDataManager(FullImageDatamanager[Mom4dDataset]):
     """Serves the static views alone until `static_steps`, then every frame (static views included)."""
 
-    static_steps: int = 0
-
     def __init__(self, *args, **kwargs) -> None:
+        self.static_steps = 0
         self._in_static_stage = False
         super().__init__(*args, **kwargs)
+
+    def follow_stages(self, static_steps: int) -> None:
+        """Serve only the static views for the first `static_steps` iterations (the model's static stage)."""
+        self.static_steps = static_steps
 
     @cached_property
     def cached_train(self) -> List[Dict[str, torch.Tensor]]:

@@ -10,7 +10,7 @@ horizontal and vertical image coordinates and disparity (1 / depth), each normal
 cell then covers the same part of the picture near and far, and the sky, at one depth, takes one slab of cells.
 
 Time loops: the field is evaluated at each Gaussian's rest position (it deforms the Gaussian itself, wherever its
-path carries it), once per copy of the loop (`dataparsers.loop`) at that copy's time coordinate: t for the forward
+path carries it), once per copy of the loop (`mom_nerfstudio.loop`) at that copy's time coordinate: t for the forward
 copy and t - 1 for the backward one, on the K-Planes time axis [-1, 1]. The loop closes where both coordinates
 reach 0, so the residual returns to where it started, continuously.
 

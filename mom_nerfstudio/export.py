@@ -7,7 +7,7 @@ opacity, scale_*, rot_*; log-scales, logit opacities, unnormalised quaternions),
 
 The model renders a loop time t as two renders blended per pixel, one with the moving Gaussians carried forward
 along their paths by tN frames (weight 1 - t) and one carried back by (1 - t)N frames (weight t); see
-`dataparsers.loop`. A PLY is a single set of Gaussians and cannot hold a blend of renders, so the export approximates
+`mom_nerfstudio.loop`. A PLY is a single set of Gaussians and cannot hold a blend of renders, so the export approximates
 it: the static Gaussians (those that sit at the same place in both renders) are written once at full opacity,
 and the moving ones twice, once per render, at that render's position with the opacity scaled by its weight
 (logit(sigmoid(o) * w)). Where both copies overlap, this is close to the blend; where only one copy covers a
@@ -28,11 +28,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from dataparsers.atomic import atomic_file
-from dataparsers.log import logger
-from dataparsers.loop import loop_terms, wrap_time
-from dataparsers.ply import write_vertex_ply
+from mom_nerfstudio.atomic import atomic_file
+from mom_nerfstudio.log import logger
+from mom_nerfstudio.loop import loop_terms, wrap_time
 from mom_nerfstudio.model import Mom4dModel
+from mom_nerfstudio.ply import write_vertex_ply
 
 _MIN_OPACITY_LOGIT = math.log((1.0 / 255.0) / (1.0 - 1.0 / 255.0))
 

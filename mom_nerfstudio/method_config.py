@@ -5,18 +5,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import tyro
 from nerfstudio.configs.base_config import ViewerConfig
 from nerfstudio.engine.optimizers import AdamOptimizerConfig
 from nerfstudio.engine.schedulers import ExponentialDecaySchedulerConfig
 from nerfstudio.engine.trainer import TrainerConfig
 from nerfstudio.plugins.types import MethodSpecification
 
-from dataparsers.image_io import check_photo_path
+from dataparsers.dataset_format import RUN_DATASET, link_dataset
 from dataparsers.mom4d_dataparser import Mom4dDataParserConfig
 from mom_nerfstudio.checkpoints import register_checkpoint_globals
+from mom_nerfstudio.command_line import exit_with
 from mom_nerfstudio.data import Mom4dDataManagerConfig
+from mom_nerfstudio.errors import Mom4dInputError
 from mom_nerfstudio.model import Mom4dModelConfig
 from mom_nerfstudio.pipeline import Mom4dPipelineConfig
+from mom_nerfstudio.synthesis.image_io import check_photo_path
+from mom_nerfstudio.synthesis.runner import synthesize
 
 register_checkpoint_globals()
 
@@ -53,16 +58,54 @@ def _optimizers(max_steps: int) -> dict:
 
 @dataclass
 class Mom4dTrainerConfig(TrainerConfig):
-    """nerfstudio's trainer config, checking the photo while tyro builds it from the command line.
+    """nerfstudio's trainer config, which checks the photo while the command line is parsed and gives each run its own
+    dataset when it starts.
 
     `__post_init__` runs as `ns-train mom4d --data photo.jpg` is parsed, so a wrong path is reported in one line
-    before nerfstudio prints the config and creates the run folder.
+    before nerfstudio prints the config and creates the run folder. `save_config`, which nerfstudio calls once the
+    run folder is known and before training, synthesises the photo's dataset when the cache lacks it, links it into
+    the run folder (`dataset/`) and records that copy and absolute paths in config.yml: `ns-viewer`, `ns-render`,
+    `ns-export` and the mom4d commands then read the run's own dataset, from any folder, even once the photo's
+    cache is gone.
     """
+
+    max_num_iterations: tyro.conf.Suppress[int] = 4000
+    """Set by the model's two stages (--pipeline.model.static-steps and --pipeline.model.dynamic-steps)."""
 
     def __post_init__(self) -> None:
         photo = self.data or self.pipeline.datamanager.data
         if photo is not None:
             check_photo_path(Path(photo), name="--data")
+        self.follow_stages()
+
+    def follow_stages(self) -> None:
+        """Make the iteration count and the learning-rate schedules span the model's two stages, which own them."""
+        model = self.pipeline.model
+        total = model.static_steps + model.dynamic_steps
+        self.max_num_iterations = total
+        self.steps_per_eval_all_images = total + 1
+        for optimizer in self.optimizers.values():
+            if optimizer.get("scheduler") is not None:
+                optimizer["scheduler"].max_steps = total
+
+    def setup(self, **kwargs):  # type: ignore[override]
+        """The trainer, after `follow_stages` (a config changed after parsing still trains both stages in full)."""
+        self.follow_stages()
+        return super().setup(**kwargs)
+
+    def save_config(self) -> None:
+        self.output_dir = Path(self.output_dir).resolve()
+        datamanager = self.pipeline.datamanager
+        dataparser = datamanager.dataparser
+        if isinstance(dataparser, Mom4dDataParserConfig) and dataparser.dataset is None:
+            dataparser.data = Path(datamanager.data or dataparser.data).resolve()
+            datamanager.data = dataparser.data
+            try:
+                synthesised = synthesize(dataparser.data, dataparser)
+                dataparser.dataset = link_dataset(synthesised.folder, self.get_base_dir() / RUN_DATASET).folder
+            except Mom4dInputError as error:
+                exit_with(error, "mom4d")
+        super().save_config()
 
     def set_experiment_name(self) -> None:
         """Name the experiment after the photo (`outputs/forest_stream/mom4d/...`), not after the photo's folder."""
@@ -72,30 +115,20 @@ class Mom4dTrainerConfig(TrainerConfig):
         super().set_experiment_name()
 
 
-def mom4d_trainer_config(
-    method_name: str,
-    static_steps: int,
-    dynamic_steps: int,
-    dataparser: Mom4dDataParserConfig,
-    model: Mom4dModelConfig,
-    vis: str,
-) -> Mom4dTrainerConfig:
-    """A trainer config of the mom4d method with the given stage lengths."""
-    max_steps = static_steps + dynamic_steps
-    model.static_steps = static_steps
+def mom4d_trainer_config(method_name: str, dataparser: Mom4dDataParserConfig, model: Mom4dModelConfig, vis: str) -> Mom4dTrainerConfig:
+    """A trainer config of the mom4d method; its schedule follows the model's stages."""
+    total = model.static_steps + model.dynamic_steps
     return Mom4dTrainerConfig(
         method_name=method_name,
         steps_per_eval_image=500,
         steps_per_eval_batch=0,
         steps_per_save=2000,
-        steps_per_eval_all_images=max_steps + 1,
-        max_num_iterations=max_steps,
         mixed_precision=False,
         pipeline=Mom4dPipelineConfig(
             datamanager=Mom4dDataManagerConfig(dataparser=dataparser, cache_images_type="uint8"),
             model=model,
         ),
-        optimizers=_optimizers(max_steps),
+        optimizers=_optimizers(total),
         viewer=ViewerConfig(num_rays_per_chunk=1 << 15),
         vis=vis,
     )
@@ -104,10 +137,11 @@ def mom4d_trainer_config(
 mom4d_method = MethodSpecification(
     config=mom4d_trainer_config(
         "mom4d",
-        static_steps=500,
-        dynamic_steps=3500,
         dataparser=Mom4dDataParserConfig(),
-        model=Mom4dModelConfig(sh_degree=1, num_downscales=1, resolution_schedule=500, warmup_length=500, stop_split_at=3000),
+        model=Mom4dModelConfig(
+            static_steps=500, dynamic_steps=3500, sh_degree=1, num_downscales=1, resolution_schedule=500,
+            warmup_length=500, stop_split_at=3000,
+        ),
         vis="viewer",
     ),
     description="Looping 4D Gaussians from one landscape photo (3D-MOM motion prior + residual deformation; GPU).",
@@ -116,11 +150,9 @@ mom4d_method = MethodSpecification(
 mom4d_tiny_method = MethodSpecification(
     config=mom4d_trainer_config(
         "mom4d-tiny",
-        static_steps=100,
-        dynamic_steps=200,
         dataparser=Mom4dDataParserConfig(max_resolution=128, num_frames=12, animated_views="input"),
         model=Mom4dModelConfig(
-            sh_degree=0, num_downscales=0, warmup_length=100, refine_every=50, stop_split_at=250,
+            static_steps=100, dynamic_steps=200, sh_degree=0, num_downscales=0, warmup_length=100, refine_every=50, stop_split_at=250,
             grid_spatial_resolution=16, grid_time_resolution=12, grid_components=8, deformation_width=16,
         ),
         vis="tensorboard",

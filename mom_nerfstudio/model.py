@@ -3,7 +3,7 @@
 Each Gaussian carries its seed's row in the dataset's path table (where the seed travels over the loop, the same
 paths the synthesised videos follow) and the seed's motion-mask value, both in `gauss_params`, so densification
 copies them to children and checkpoints keep them. A time t in [0, 1) is rendered as the loop's copies
-(`dataparsers.loop`): each carries the moving Gaussians along their paths and, after the static stage, adds a
+(`mom_nerfstudio.loop`): each carries the moving Gaussians along their paths and, after the static stage, adds a
 space-time residual (`deformation`) of position, rotation and scale at its own positions and time coordinate; the
 copies' renders are blended as the dataset's videos were.
 """
@@ -31,12 +31,16 @@ from pytorch_msssim import SSIM
 from torch.nn import Parameter
 from torchmetrics.image import PeakSignalNoiseRatio
 
-from dataparsers.dataset_writer import INPAINTED_LEVEL, INPUT_CAMERA_TO_WORLD, OBSERVED_LEVEL
-from dataparsers.loop import LoopTerm, blend_copies, loop_terms, wrap_time
-from dataparsers.motion_paths import PathTable
+from dataparsers.dataset_format import (
+    INPAINTED_LEVEL,
+    INPUT_CAMERA_TO_WORLD,
+    OBSERVED_LEVEL,
+)
 from mom_nerfstudio.deformation import LoopingDeformationField, ViewContraction
+from mom_nerfstudio.loop import LoopTerm, blend_copies, loop_terms, wrap_time
 from mom_nerfstudio.rendering import rasterization
 from mom_nerfstudio.seeds import SeedCloud
+from mom_nerfstudio.synthesis.motion.paths import PathTable
 from mom_nerfstudio.viewer_camera import OpeningViewControl, opening_view
 
 # Depth reported where a render is empty, so that the viewer composites its scene objects (the training cameras)
@@ -51,8 +55,10 @@ class Mom4dModelConfig(SplatfactoModelConfig):
     """Looping 4D Gaussians: splatfacto plus a 3D motion prior and a learned residual deformation."""
 
     _target: Type = field(default_factory=lambda: Mom4dModel)
-    static_steps: int = 1000
+    static_steps: int = 500
     """Iterations of the static stage (the 25 views at t = 0, deformation off) before the dynamic stage."""
+    dynamic_steps: int = 3500
+    """Iterations of the dynamic stage (every frame of the looping videos); the run trains both stages in full."""
     use_motion_prior: bool = True
     """Carry the moving Gaussians along their paths (off: the residual deformation alone must explain the motion)."""
     use_residual_deformation: bool = True

@@ -23,4 +23,4 @@ class Mom4dPipeline(VanillaPipeline):
     def __init__(self, config: Mom4dPipelineConfig, *args, **kwargs) -> None:
         super().__init__(config, *args, **kwargs)
         if isinstance(self.datamanager, Mom4dDataManager):
-            self.datamanager.static_steps = self.model.config.static_steps
+            self.datamanager.follow_stages(self.model.config.static_steps)

@@ -1,6 +1,6 @@
 """Seed points handed over by the `mom4d-data` DataParser: where the Gaussians start, and how they move.
 
-A moving seed has a row in the dataset's path table (`dataparsers.motion_paths.PathTable`): its offset from its
+A moving seed has a row in the dataset's path table (`mom_nerfstudio.synthesis.motion.paths.PathTable`): its offset from its
 rest position at each sampled time of the loop. Static seeds have row -1.
 """
 
@@ -12,13 +12,15 @@ from typing import Any, Mapping, Optional
 
 import torch
 
-from dataparsers.errors import Mom4dInputError
-from dataparsers.motion_paths import PathTable
+from dataparsers.dataset_format import SynthesizedDataset
+from mom_nerfstudio.errors import Mom4dInputError
+from mom_nerfstudio.synthesis.motion.paths import PathTable
 
 REQUIRED_KEYS = (
     "points3D_xyz", "points3D_rgb", "points3D_moving", "points3D_footprint", "points3D_path_rows", "path_times",
     "path_offsets",
 )
+"""The dataparser's metadata keys the seeds travel under (the first two are nerfstudio's own, which splatfacto reads)."""
 
 
 @dataclass
@@ -60,6 +62,30 @@ class SeedCloud:
                 times=torch.as_tensor(metadata["path_times"]).float(), offsets=torch.as_tensor(metadata["path_offsets"]).float()
             ),
         )
+
+    @classmethod
+    def from_dataset(cls, dataset: SynthesizedDataset) -> "SeedCloud":
+        """The seeds of a synthesised dataset: its points, each with the width of the pixel it was lifted from."""
+        points = dataset.points()
+        camera = dataset.input_camera()
+        xyz = torch.from_numpy(points["xyz"])
+        forward = torch.from_numpy(-camera.camera_to_world[:3, 2]).float()
+        distance = (xyz - torch.from_numpy(camera.camera_to_world[:3, 3]).float()) @ forward
+        return cls(
+            xyz=xyz,
+            rgb=torch.from_numpy(points["rgb"]),
+            moving=torch.from_numpy(points["moving"]),
+            footprint=distance / float(dataset.transforms["fl_x"]),
+            path_rows=torch.from_numpy(points["path_rows"]).long(),
+            paths=PathTable(
+                times=torch.from_numpy(points["path_times"]).float(), offsets=torch.from_numpy(points["path_offsets"]).float()
+            ),
+        )
+
+    def to_metadata(self) -> dict[str, torch.Tensor]:
+        """The seeds as the dataparser's metadata entries (read back by `from_metadata`)."""
+        values = (self.xyz, self.rgb, self.moving, self.footprint, self.path_rows, self.paths.times, self.paths.offsets)
+        return dict(zip(REQUIRED_KEYS, values))
 
     def subsampled(self, max_points: Optional[int]) -> "SeedCloud":
         """At most `max_points` seeds, taken at an even stride; footprints grow so the samples still tile the surface."""

@@ -9,7 +9,7 @@ process and measured: time per stage and end to end, rendering rate, peak GPU me
 PSNR/SSIM of the t = 0 render against the input, phase-matched PSNR/SSIM of renders along the four test paths
 against the true frames, depth and 3D velocity errors, image motion in the input view and at the test paths'
 cameras against the true image flow (synthetic scenes), the loop's seam, ghosting and leakage, the paper's
-multi-view consistency error, and PIQE of the path videos (see mom_nerfstudio/evaluation/evaluate.py). The report
+multi-view consistency error, and PIQE of the path videos (see scripts/evaluation/evaluate.py). The report
 holds the tables with the hardware, commit and date, each with a note on what it measures against what and what
 the method was given; the pictures (contact sheets along the paths beside the truth, looping input-view videos)
 go to `--pictures`.
@@ -25,17 +25,17 @@ from typing import List, Literal, Optional
 
 import torch
 import tyro
+from evaluation.benchmark import Measurement, Scene, measure, phase, synthetic_scene
+from evaluation.evaluate import PHASE_WINDOW
+from evaluation.loop_metrics import LEAKAGE_THRESHOLD, SEAM_TARGET
+from evaluation.provenance import commit, hardware
+from evaluation.synthetic_annotation import HINT_COUNT
+from evaluation.synthetic_scene import DOME_RADIUS
+from evaluation.variants import VARIANTS, Size
 
-from dataparsers.log import setup_logging
-from dataparsers.config import SynthesisConfig
-from dataparsers.depth.convention import SKY_DEPTH
-from mom_nerfstudio.evaluation.benchmark import Measurement, Scene, measure, phase, synthetic_scene
-from mom_nerfstudio.evaluation.evaluate import PHASE_WINDOW
-from mom_nerfstudio.evaluation.loop_metrics import LEAKAGE_THRESHOLD, SEAM_TARGET
-from mom_nerfstudio.evaluation.synthetic_annotation import HINT_COUNT
-from mom_nerfstudio.evaluation.synthetic_scene import DOME_RADIUS
-from mom_nerfstudio.evaluation.provenance import commit, hardware
-from mom_nerfstudio.evaluation.variants import VARIANTS, Size
+from mom_nerfstudio.log import setup_logging
+from mom_nerfstudio.synthesis.config import SynthesisConfig
+from mom_nerfstudio.synthesis.depth.convention import SKY_DEPTH
 
 
 @dataclass
@@ -47,7 +47,7 @@ class Benchmark:
     synthetic_seeds: List[int] = field(default_factory=lambda: [0, 1, 2])
     """Seeds of the procedural landscapes with ground truth."""
     variants: List[str] = field(default_factory=lambda: list(VARIANTS))
-    """Methods to train on every scene (see mom_nerfstudio/evaluation/variants.py)."""
+    """Methods to train on every scene (see scripts/evaluation/variants.py)."""
     size: Size = "full"
     """'full': 1024-px photos and the default schedules; 'short': the same photos with a short schedule (side-by-side
     runs on a GPU budget); 'cpu': a small version that runs on a CPU."""

@@ -4,10 +4,10 @@
         --photos examples/forest_stream.jpg /work/shared/images/mountain_meadow.jpg --report detectors.md
     python scripts/benchmark_detectors.py --code /tmp/base ...   # the same, for the detectors of another checkout
 
-Scenes: procedural landscapes with ground truth (`mom_nerfstudio/evaluation/synthetic_landscape.py`: terrain, far
+Scenes: procedural landscapes with ground truth (`scripts/evaluation/synthetic_landscape.py`: terrain, far
 mountains, drifting clouds, a stream or a lake), written once at `--width` pixels into `--output`, and real photos,
 loaded as the synthesis loads them (long side at most 1024 px), whose labelme annotation beside them (if any) gives
-the true motion. For every detector of `mom_nerfstudio.evaluation.detectors.DETECTORS` and every depth method:
+the true motion. For every detector of `evaluation.detectors.DETECTORS` and every depth method:
 
 - motion: IoU of the automatic motion mask (what mom4d animates when the user gives no motion) with the true
   motion (water and sky), and the share of the truly static pixels it animates;
@@ -45,9 +45,9 @@ class BenchmarkDetectors:
     width: int = 512
     """Width of the synthetic scenes in pixels (written once per width; 1024 takes minutes per scene on a CPU)."""
     detectors: List[str] = field(default_factory=lambda: ["heuristic"])
-    """Detectors to measure (names in mom_nerfstudio/evaluation/detectors.py)."""
+    """Detectors to measure (names in scripts/evaluation/detectors.py)."""
     depth_methods: List[str] = field(default_factory=lambda: ["prior"])
-    """Depth methods to measure (names of dataparsers.depth.DEPTH_ESTIMATORS; learned ones need their weights)."""
+    """Depth methods to measure (names of mom_nerfstudio.synthesis.depth.DEPTH_ESTIMATORS; learned ones need their weights)."""
     scenes: Path = Path("outputs/detector_benchmark/scenes")
     """Where the synthetic scenes are written (once per width, then reused)."""
     output: Path = Path("outputs/detector_benchmark")
@@ -114,10 +114,15 @@ def main(benchmark: BenchmarkDetectors) -> None:
     if benchmark.code is not None:
         use_dataparsers_of(benchmark.code)
     import torch
+    from evaluation.detectors import (
+        DETECTORS,
+        measure_detector,
+        photo_truth,
+        synthetic_truth,
+    )
+    from evaluation.provenance import commit, hardware
 
-    from dataparsers.log import setup_logging
-    from mom_nerfstudio.evaluation.detectors import DETECTORS, measure_detector, photo_truth, synthetic_truth
-    from mom_nerfstudio.evaluation.provenance import commit, hardware
+    from mom_nerfstudio.log import setup_logging
 
     setup_logging()
     torch.set_num_threads(1)

@@ -2,7 +2,7 @@
 
     python scripts/benchmark_inpainting.py --seeds 0 1 2 --output docs/benchmark/inpainting.json
 
-On procedural landscapes (`mom_nerfstudio.evaluation.benchmark.synthetic_scene`), the photo is synthesised with its
+On procedural landscapes (`evaluation.benchmark.synthetic_scene`), the photo is synthesised with its
 true depth; each of the 25 views is rendered as the synthesis renders it, its holes are filled by every method,
 and the filled pixels are compared with the true render of the view: all of them, and those of the band near the
 seen pixels that a test path can show (`--band`, a fraction of the long side). Each method is timed on views
@@ -23,13 +23,21 @@ import cv2
 import numpy as np
 import torch
 import tyro
+from evaluation.benchmark import Scene, synthetic_scene
+from evaluation.fill_metrics import fill_quality
+from evaluation.hole_filling import (
+    Filler,
+    HoleView,
+    available_fillers,
+    hole_views,
+    near_band,
+    path_coverage,
+    true_depth_synthesis,
+)
+from evaluation.provenance import commit, hardware
 
-from dataparsers.log import logger, setup_logging
-from dataparsers.synthesis import SceneSynthesis
-from mom_nerfstudio.evaluation.benchmark import Scene, synthetic_scene
-from mom_nerfstudio.evaluation.fill_metrics import fill_quality
-from mom_nerfstudio.evaluation.hole_filling import Filler, HoleView, available_fillers, hole_views, near_band, path_coverage, true_depth_synthesis
-from mom_nerfstudio.evaluation.provenance import commit, hardware
+from mom_nerfstudio.log import logger, setup_logging
+from mom_nerfstudio.synthesis.runner import SceneSynthesis
 
 METRICS = ("psnr", "ssim", "detail_ratio", "orientation_error")
 
@@ -130,7 +138,7 @@ def time_filler(filler: Filler, views: list[HoleView], width: int) -> float:
 
 def write_sheet(path: Path, rows: list[list[np.ndarray]], names: list[str]) -> None:
     """A sheet of views (rows) by the truth and each method (columns)."""
-    from dataparsers.previews import contact_sheet, write_image
+    from mom_nerfstudio.synthesis.previews import contact_sheet, write_image
 
     labels = ["truth", *names] * len(rows)
     write_image(path, contact_sheet([tile for row in rows for tile in row], len(rows[0]), labels))

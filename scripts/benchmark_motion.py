@@ -14,16 +14,16 @@ import json
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import List, Optional
+from typing import List
 
 import tyro
+from evaluation import evaluate
+from evaluation.benchmark import synthetic_scene
+from evaluation.provenance import commit, hardware
+from evaluation.variants import VARIANTS, trainer_config
 
-from dataparsers.log import setup_logging
-from dataparsers.synthesis import SceneSynthesis
-from mom_nerfstudio.evaluation import evaluate
-from mom_nerfstudio.evaluation.benchmark import synthetic_scene
-from mom_nerfstudio.evaluation.provenance import commit, hardware
-from mom_nerfstudio.evaluation.variants import VARIANTS, trainer_config
+from mom_nerfstudio.log import setup_logging
+from mom_nerfstudio.synthesis.runner import SceneSynthesis
 
 
 @dataclass

@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import List, Optional
 
 import tyro
+from evaluation.provenance import commit, hardware
 
-from dataparsers.config import SynthesisConfig
-from dataparsers.log import setup_logging
-from dataparsers.synthesis import SceneSynthesis
-from mom_nerfstudio.evaluation.provenance import commit, hardware
+from mom_nerfstudio.log import setup_logging
+from mom_nerfstudio.synthesis.config import SynthesisConfig
+from mom_nerfstudio.synthesis.runner import SceneSynthesis
 
 STAGES = ("load", "depth", "views", "motion3d", "dataset")
 

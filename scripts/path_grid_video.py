@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 import tyro
 
-from dataparsers.previews import contact_sheet, write_video
+from mom_nerfstudio.synthesis.previews import contact_sheet, write_video
 
 
 @dataclass

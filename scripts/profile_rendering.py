@@ -18,10 +18,10 @@ from typing import Any, Callable, Iterator, List, Optional, Tuple
 
 import torch
 import tyro
+from evaluation.rendering import frames_per_second, resized, with_time
 from nerfstudio.utils.eval_utils import eval_setup
 
 import mom_nerfstudio.model as model_module
-from mom_nerfstudio.evaluation.rendering import frames_per_second, resized, with_time
 
 PARTS = ("pose copy", "rasterise copy", "blend copies")
 

@@ -17,11 +17,11 @@ from typing import Optional
 import numpy as np
 import torch
 import tyro
+from evaluation.runs import configure, train
+from evaluation.variants import mom4d_with_stages
 from nerfstudio.engine.callbacks import TrainingCallback, TrainingCallbackLocation
 
-from dataparsers.log import setup_logging
-from mom_nerfstudio.evaluation.runs import configure, train
-from mom_nerfstudio.evaluation.variants import mom4d_with_stages
+from mom_nerfstudio.log import setup_logging
 
 
 @dataclass

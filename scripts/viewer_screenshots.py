@@ -49,9 +49,10 @@ from nerfstudio.utils.eval_utils import eval_setup
 from nerfstudio.viewer.viewer import VISER_NERFSTUDIO_SCALE_RATIO, Viewer
 from websockets.sync.client import ClientConnection, connect
 
-from dataparsers.errors import Mom4dInputError
-from mom_nerfstudio.camera_paths import InputCamera, dataset_transforms
+from dataparsers.dataset_format import InputCamera
+from mom_nerfstudio.camera_paths import run_dataset
 from mom_nerfstudio.cli import load_run_config
+from mom_nerfstudio.errors import Mom4dInputError
 
 CHROMIUM_FLAGS = (
     "--headless",
@@ -227,7 +228,7 @@ def start_viewer(check: ViewerScreenshots) -> tuple[Viewer, RenderProbe, InputCa
     The model's `opening_view` is what puts a new browser at the default view, as in ns-viewer.
     """
     config = load_run_config(check.load_config)
-    input_camera = InputCamera.from_transforms(dataset_transforms(config))
+    input_camera = run_dataset(config).input_camera()
     config, pipeline, _, step = eval_setup(check.load_config, test_mode="test")
     probe = RenderProbe(pipeline.model)
     config.viewer.websocket_host = "127.0.0.1"

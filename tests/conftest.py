@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from dataparsers.config import SynthesisConfig
+from mom_nerfstudio.synthesis.config import SynthesisConfig
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,7 @@ def landscape_photo(landscape: TinyLandscape, tmp_path: Path) -> Path:
 @pytest.fixture
 def offline_models(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """No test may reach the network, and each starts and ends with no learned model loaded."""
-    from dataparsers.learned.loading import release_models
+    from mom_nerfstudio.synthesis.learned.loading import release_models
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     release_models()

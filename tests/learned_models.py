@@ -19,7 +19,12 @@ TINY_IMAGE_SIZE = 32
 
 def save_tiny_zoedepth(folder: Path) -> Path:
     """A ZoeDepth model (DINOv2 backbone) with its image processor, saved into `folder`."""
-    from transformers import Dinov2Config, ZoeDepthConfig, ZoeDepthForDepthEstimation, ZoeDepthImageProcessor
+    from transformers import (
+        Dinov2Config,
+        ZoeDepthConfig,
+        ZoeDepthForDepthEstimation,
+        ZoeDepthImageProcessor,
+    )
 
     torch.manual_seed(0)
     backbone = _tiny_dinov2(Dinov2Config, patch_size=8)
@@ -41,7 +46,12 @@ def save_tiny_zoedepth(folder: Path) -> Path:
 
 def save_tiny_depth_anything(folder: Path, metric: bool = False) -> Path:
     """A Depth Anything model (relative disparity, or metric depth) with its image processor, saved into `folder`."""
-    from transformers import DepthAnythingConfig, DepthAnythingForDepthEstimation, Dinov2Config, DPTImageProcessor
+    from transformers import (
+        DepthAnythingConfig,
+        DepthAnythingForDepthEstimation,
+        Dinov2Config,
+        DPTImageProcessor,
+    )
 
     torch.manual_seed(0)
     config = DepthAnythingConfig(
@@ -127,7 +137,11 @@ def save_tiny_segformer(folder: Path, id2label: dict[int, str] = LANDSCAPE_LABEL
 
 def save_tiny_upernet(folder: Path, id2label: dict[int, str] = LANDSCAPE_LABELS) -> Path:
     """An UperNet semantic segmentation model (ConvNeXt backbone) with its image processor, saved into `folder`."""
-    from transformers import ConvNextConfig, UperNetConfig, UperNetForSemanticSegmentation
+    from transformers import (
+        ConvNextConfig,
+        UperNetConfig,
+        UperNetForSemanticSegmentation,
+    )
 
     torch.manual_seed(0)
     backbone = ConvNextConfig(num_stages=2, hidden_sizes=[8, 16], depths=[1, 1], out_features=["stage1", "stage2"])

@@ -6,8 +6,8 @@ import torch
 from nerfstudio.cameras.cameras import Cameras, CameraType
 from nerfstudio.data.scene_box import SceneBox
 
-from dataparsers.motion_paths import trace_paths
 from mom_nerfstudio.model import Mom4dModel, Mom4dModelConfig
+from mom_nerfstudio.synthesis.motion.paths import trace_paths
 
 IMAGE_SIZE = (24, 32)  # height, width
 FOCAL = 30.0

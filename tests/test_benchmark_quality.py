@@ -9,11 +9,10 @@ the training shows up here, in CI, before any GPU run.
 from __future__ import annotations
 
 import pytest
-
-from mom_nerfstudio.evaluation import evaluate
-from mom_nerfstudio.evaluation.benchmark import synthetic_scene
-from mom_nerfstudio.evaluation.runs import configure, train
-from mom_nerfstudio.evaluation.variants import MOM4D, trainer_config
+from evaluation import evaluate
+from evaluation.benchmark import synthetic_scene
+from evaluation.runs import configure, train
+from evaluation.variants import MOM4D, trainer_config
 
 PATH_STRIDE = 12  # every 12th frame of the four test paths
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dataparsers.atomic import atomic_file, atomic_folder, remove_stale_partials
-from dataparsers.cache import StageCache, file_digest, stage_key
-from dataparsers.errors import Mom4dInputError
+from mom_nerfstudio.atomic import atomic_file, atomic_folder, remove_stale_partials
+from mom_nerfstudio.errors import Mom4dInputError
+from mom_nerfstudio.synthesis.cache import StageCache, file_digest, stage_key
 
 
 class Counter:
@@ -218,7 +218,7 @@ def killed_writer(cache: Path, folder_stage: bool) -> None:
 import os, signal, sys
 from pathlib import Path
 sys.path.insert(0, {str(Path(__file__).parent.parent)!r})
-from dataparsers.atomic import atomic_file, atomic_folder
+from mom_nerfstudio.atomic import atomic_file, atomic_folder
 target = Path({str(cache)!r}) / {"'dataset-k1'" if folder_stage else "'depth-k1.npz'"}
 with ({"atomic_folder" if folder_stage else "atomic_file"})(target) as temporary:
     (temporary / "frame.png" if temporary.is_dir() else temporary).write_bytes(b"half")
@@ -295,7 +295,7 @@ def test_a_read_only_cache_folder_is_an_input_error(tmp_path: Path, monkeypatch:
             def refused(path: Path):
                 raise PermissionError(13, "Permission denied", str(path))
 
-            monkeypatch.setattr("dataparsers.cache.atomic_file", refused)
+            monkeypatch.setattr("mom_nerfstudio.synthesis.cache.atomic_file", refused)
         with pytest.raises(Mom4dInputError, match="not writable") as error:
             StageCache(folder)
         assert str(folder) in str(error.value)

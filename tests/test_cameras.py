@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from dataparsers.cameras import (
+from mom_nerfstudio.synthesis.cameras import (
     intrinsics_from_fov,
     look_around_pose,
     orbit_pose,
@@ -158,7 +158,6 @@ def test_unproject_then_project_round_trip() -> None:
 
 
 def test_round_trip_through_another_view() -> None:
-    intrinsics = intrinsics_from_fov(96, 64, 50.0)
     view = paper_view_set(PIVOT_DEPTH)[7]
     points = torch.tensor([[0.3, -0.2, 3.0], [-0.5, 0.4, 6.0]])
     in_view = transform_points(points, torch.linalg.inv(view.cam_to_world))

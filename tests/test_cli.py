@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING
 import cv2
 import pytest
 
-from dataparsers import cli as cli_module
-from dataparsers.cli import PREVIEW_NAMES, SynthesizeCommand, entrypoint, main, parse_command_line
-from dataparsers.errors import Mom4dInputError
+from mom_nerfstudio.errors import Mom4dInputError
+from mom_nerfstudio.synthesis import cli as cli_module
+from mom_nerfstudio.command_line import parse_command_line
+from mom_nerfstudio.synthesis.cli import PREVIEW_NAMES, SynthesizeCommand, entrypoint, main
 
 if TYPE_CHECKING:
     from conftest import TinyLandscape
@@ -146,7 +147,7 @@ def test_the_next_run_removes_what_a_killed_run_left_beside_the_output(
     killed = f"""
 import os, signal, sys
 sys.path.insert(0, {str(Path(__file__).parent.parent)!r})
-from dataparsers.atomic import atomic_folder
+from mom_nerfstudio.atomic import atomic_folder
 with atomic_folder({str(output)!r}) as building:
     (building / "depth.png").write_bytes(b"half")
     os.kill(os.getpid(), signal.SIGKILL)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from dataparsers.config import SynthesisConfig
-from dataparsers.errors import Mom4dInputError
+from mom_nerfstudio.errors import Mom4dInputError
+from mom_nerfstudio.synthesis.config import SynthesisConfig
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""Tests of the `mom4d-data` DataParser: one photo in, nerfstudio's outputs with times out."""
+"""Tests of the `mom4d-data` DataParser: a synthesised dataset in, nerfstudio's outputs with times out."""
 
 from __future__ import annotations
 
@@ -9,7 +9,15 @@ import pytest
 import torch
 from nerfstudio.data.dataparsers.base_dataparser import DataparserOutputs
 
-from dataparsers.mom4d_dataparser import Mom4dDataParser, Mom4dDataParserConfig, mom4d_dataparser
+from dataparsers.dataset_format import link_dataset
+from dataparsers.mom4d_dataparser import (
+    Mom4dDataParser,
+    Mom4dDataParserConfig,
+    mom4d_dataparser,
+)
+
+from mom_nerfstudio.errors import Mom4dInputError
+from mom_nerfstudio.synthesis.runner import synthesize
 
 if TYPE_CHECKING:
     from conftest import TinyLandscape
@@ -31,9 +39,12 @@ def parser_config(landscape: TinyLandscape, photo: Path, cache_dir: Path, **over
 
 @pytest.fixture(scope="module")
 def parser(landscape: TinyLandscape, tmp_path_factory: pytest.TempPathFactory) -> Mom4dDataParser:
+    """A parser of the tiny landscape's dataset, which the synthesis cache holds."""
     folder = tmp_path_factory.mktemp("dataparser")
     photo = landscape.write(folder / "photo")
-    return parser_config(landscape, photo, folder / "cache").setup()
+    config = parser_config(landscape, photo, folder / "cache")
+    synthesize(photo, config)
+    return config.setup()
 
 
 @pytest.fixture(scope="module")
@@ -119,16 +130,21 @@ def test_val_split_with_every_view(parser: Mom4dDataParser) -> None:
         parser.config.eval_views = "input"
 
 
-def test_missing_photo_exits_with_a_clear_message(
-    landscape: TinyLandscape, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    missing = tmp_path / "[trip]" / "missing.jpg"
-    parser = parser_config(landscape, missing, tmp_path / "cache").setup()
-    with pytest.raises(SystemExit) as exit_info:
+def test_a_photo_not_synthesised_yet_is_explained(landscape: TinyLandscape, landscape_photo: Path, tmp_path: Path) -> None:
+    parser = parser_config(landscape, landscape_photo, tmp_path / "cache").setup()
+    with pytest.raises(Mom4dInputError, match="has not been synthesised with these options yet.*mom4d-synthesize"):
         parser.get_dataparser_outputs("train")
-    assert exit_info.value.code == 2
-    error = capsys.readouterr().err
-    # One line naming the photo, brackets and all.
-    assert error.count("\n") == 1
-    assert str(missing) in error and "does not exist" in error
-    assert "Traceback" not in error
+
+
+def test_a_named_dataset_is_read_as_it_is(parser: Mom4dDataParser, landscape: TinyLandscape, tmp_path: Path) -> None:
+    copy = link_dataset(parser.dataset().folder, tmp_path / "run" / "dataset")
+    elsewhere = parser_config(landscape, tmp_path / "moved-away.jpg", tmp_path / "no-cache", dataset=copy.folder)
+    outputs = elsewhere.setup().get_dataparser_outputs("train")  # neither the photo nor its cache is needed
+    assert all(Path(path).is_relative_to(copy.folder) for path in outputs.image_filenames)
+    assert len(outputs.image_filenames) == NUM_IMAGES
+
+
+def test_a_folder_that_is_no_dataset_is_explained(landscape: TinyLandscape, landscape_photo: Path, tmp_path: Path) -> None:
+    config = parser_config(landscape, landscape_photo, tmp_path / "cache", dataset=tmp_path)
+    with pytest.raises(Mom4dInputError, match="holds no transforms.json: it is not a mom4d dataset"):
+        config.setup().get_dataparser_outputs("train")

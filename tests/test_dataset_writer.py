@@ -8,9 +8,18 @@ import numpy as np
 import pytest
 import torch
 
-from dataparsers.cameras import intrinsics_from_fov, look_around_pose, orbit_pose
-from dataparsers.dataset_writer import DatasetWriter, frame_stem, opengl_camera_to_world, to_dataset_world
-from dataparsers.ply import write_point_ply
+from dataparsers.dataset_format import (
+    frame_stem,
+    opengl_camera_to_world,
+    to_dataset_world,
+)
+from mom_nerfstudio.ply import write_point_ply
+from mom_nerfstudio.synthesis.cameras import (
+    intrinsics_from_fov,
+    look_around_pose,
+    orbit_pose,
+)
+from mom_nerfstudio.synthesis.dataset_writer import DatasetWriter
 
 WIDTH, HEIGHT = 12, 8
 INTRINSICS = intrinsics_from_fov(WIDTH, HEIGHT, 50.0)

@@ -5,14 +5,19 @@ import logging
 import cv2
 import numpy as np
 import pytest
+from evaluation.detection_metrics import depth_abs_rel, texture_copy
 
-from dataparsers.depth import SKY_DEPTH, depth_from_disparity, estimate_depth, normalize_depth
-from dataparsers.depth.from_file import load_depth_file
-from dataparsers.depth.prior import LandscapeDepthPrior, ground_disparity
-from dataparsers.errors import Mom4dInputError
-from dataparsers.guided_filter import guided_filter, rolling_guidance
-from dataparsers.horizon import horizon_row
-from mom_nerfstudio.evaluation.detection_metrics import depth_abs_rel, texture_copy
+from mom_nerfstudio.errors import Mom4dInputError
+from mom_nerfstudio.synthesis.depth import (
+    SKY_DEPTH,
+    depth_from_disparity,
+    estimate_depth,
+    normalize_depth,
+)
+from mom_nerfstudio.synthesis.depth.from_file import load_depth_file
+from mom_nerfstudio.synthesis.depth.prior import LandscapeDepthPrior, ground_disparity
+from mom_nerfstudio.synthesis.guided_filter import guided_filter, rolling_guidance
+from mom_nerfstudio.synthesis.horizon import horizon_row
 
 HEIGHT, WIDTH, HORIZON = 96, 128, 30
 
@@ -325,7 +330,7 @@ def test_8_bit_png_disparity_loads(tmp_path):
 def test_exr_file_round_trips(tmp_path):
     depth = _depth_ramp().astype(np.float32)
     path = tmp_path / "map.exr"
-    cv2.imwrite(str(path), depth)  # the EXR codec is enabled by importing dataparsers.depth.from_file
+    cv2.imwrite(str(path), depth)  # the EXR codec is enabled by importing mom_nerfstudio.synthesis.depth.from_file
     np.testing.assert_allclose(load_depth_file(path, depth.shape), depth / depth.min(), rtol=1e-5)
 
 

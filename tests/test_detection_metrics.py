@@ -2,15 +2,15 @@
 
 import numpy as np
 import pytest
-
-from dataparsers.depth.convention import SKY_DEPTH
-from mom_nerfstudio.evaluation.detection_metrics import (
+from evaluation.detection_metrics import (
     depth_abs_rel,
     false_positive_share,
     fine_relief,
     mask_iou,
     texture_copy,
 )
+
+from mom_nerfstudio.synthesis.depth.convention import SKY_DEPTH
 
 
 def test_mask_iou_counts_overlap_over_union():

@@ -2,9 +2,8 @@
 
 import numpy as np
 import pytest
-
-from mom_nerfstudio.evaluation import detectors
-from mom_nerfstudio.evaluation.detectors import DETECTORS, Detector, Truth, measure_detector, register
+from evaluation import detectors
+from evaluation.detectors import DETECTORS, Detector, Truth, measure_detector, register
 
 
 def test_the_heuristic_detectors_are_registered():

@@ -5,11 +5,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from nerfstudio.data.scene_box import SceneBox
 from model_fixtures import straight_path_metadata
+from nerfstudio.data.scene_box import SceneBox
 from plyfile import PlyData
 
-from mom_nerfstudio.export import export_sequence, export_time, scale_opacity_logits, sequence_times
+from mom_nerfstudio.export import (
+    export_sequence,
+    export_time,
+    scale_opacity_logits,
+    sequence_times,
+)
 from mom_nerfstudio.model import Mom4dModel, Mom4dModelConfig
 
 NUM_FRAMES = 4

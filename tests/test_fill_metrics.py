@@ -4,8 +4,7 @@ import math
 
 import cv2
 import numpy as np
-
-from mom_nerfstudio.evaluation.fill_metrics import fill_quality
+from evaluation.fill_metrics import fill_quality
 
 
 def isotropic_texture(size: int = 96) -> np.ndarray:

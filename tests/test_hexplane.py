@@ -5,7 +5,12 @@ import torch
 from nerfstudio.field_components.encodings import KPlanesEncoding
 
 from mom_nerfstudio import hexplane
-from mom_nerfstudio.hexplane import LoopingHexPlaneEncoding, sample_line, sample_plane, slice_time_plane
+from mom_nerfstudio.hexplane import (
+    LoopingHexPlaneEncoding,
+    sample_line,
+    sample_plane,
+    slice_time_plane,
+)
 
 
 def _randomised(encoding: LoopingHexPlaneEncoding, seed: int = 0) -> LoopingHexPlaneEncoding:

@@ -1,16 +1,16 @@
 """Tests of the hole-filling benchmark's pieces: the fillers it compares, and what a test path shows beyond the photo."""
 
 import numpy as np
-
-from dataparsers.cameras import intrinsics_from_fov, look_around_pose
-from dataparsers.dataset_writer import opengl_camera_to_world
-from mom_nerfstudio.evaluation.hole_filling import (
+from evaluation.hole_filling import (
     available_fillers,
     crop_to_exclude,
     edge_runs,
     frame_coverage,
     near_band,
 )
+
+from dataparsers.dataset_format import opengl_camera_to_world
+from mom_nerfstudio.synthesis.cameras import intrinsics_from_fov, look_around_pose
 
 WIDTH, HEIGHT, FOV = 64, 48, 60.0
 INTRINSICS = intrinsics_from_fov(WIDTH, HEIGHT, FOV)

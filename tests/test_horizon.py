@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from dataparsers.horizon import (
+from mom_nerfstudio.synthesis.horizon import (
     ASSUMED_TILT_DEGREES,
     HORIZON_FRACTION_WITHOUT_SKY,
     MAX_HORIZON_FRACTION,

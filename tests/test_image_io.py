@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dataparsers.config import SynthesisConfig
-from dataparsers.errors import Mom4dInputError
-from dataparsers.image_io import load_image
+from mom_nerfstudio.errors import Mom4dInputError
+from mom_nerfstudio.synthesis.config import SynthesisConfig
+from mom_nerfstudio.synthesis.image_io import load_image
 
 ORANGE = (250, 128, 10)
 

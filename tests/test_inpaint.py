@@ -6,11 +6,11 @@ import typing
 import cv2
 import numpy as np
 import pytest
+from evaluation.fill_metrics import fill_quality
 
-from dataparsers.config import SynthesisConfig
-from dataparsers.inpaint import INPAINT_METHODS, fill_holes
-from dataparsers.reflect_fill import mirror_fill, push_pull_fill
-from mom_nerfstudio.evaluation.fill_metrics import fill_quality
+from mom_nerfstudio.synthesis.config import SynthesisConfig
+from mom_nerfstudio.synthesis.inpaint import INPAINT_METHODS, fill_holes
+from mom_nerfstudio.synthesis.reflect_fill import mirror_fill, push_pull_fill
 
 FILLING_METHODS = [method for method in INPAINT_METHODS if method != "none"]
 
@@ -133,7 +133,7 @@ def test_large_constant_image_is_filled_with_the_constant() -> None:
 
 def test_every_filling_option_of_the_config_is_a_method() -> None:
     options = typing.get_args(typing.get_type_hints(SynthesisConfig)["inpaint"])
-    # 'sd' grows the scene instead (dataparsers.scene_growth); every other option is a fill_holes method.
+    # 'sd' grows the scene instead (mom_nerfstudio.synthesis.scene_growth); every other option is a fill_holes method.
     assert set(options) - {"sd"} == set(INPAINT_METHODS)
     assert SynthesisConfig().inpaint == "reflect"
 

@@ -9,16 +9,29 @@ import numpy as np
 import pytest
 import torch
 import tyro
+from learned_models import (
+    save_tiny_depth_anything,
+    save_tiny_marigold,
+    save_tiny_zoedepth,
+)
 
-from dataparsers import synthesis as synthesis_module
-from dataparsers.cli import SynthesizeCommand
-from dataparsers.depth import SKY_DEPTH, depth_from_affine_depth, estimate_depth, learned_depth_model
-from dataparsers.depth.learned import MarigoldDepthEstimator, TransformersDepthEstimator, depth_from_prediction
-from dataparsers.errors import Mom4dInputError
-from dataparsers.learned.loading import loaded_model_count
 from dataparsers.mom4d_dataparser import Mom4dDataParserConfig
-from dataparsers.synthesis import SceneSynthesis
-from learned_models import save_tiny_depth_anything, save_tiny_marigold, save_tiny_zoedepth
+from mom_nerfstudio.errors import Mom4dInputError
+from mom_nerfstudio.synthesis import runner as synthesis_module
+from mom_nerfstudio.synthesis.cli import SynthesizeCommand
+from mom_nerfstudio.synthesis.depth import (
+    SKY_DEPTH,
+    depth_from_affine_depth,
+    estimate_depth,
+    learned_depth_model,
+)
+from mom_nerfstudio.synthesis.depth.learned import (
+    MarigoldDepthEstimator,
+    TransformersDepthEstimator,
+    depth_from_prediction,
+)
+from mom_nerfstudio.synthesis.learned.loading import loaded_model_count
+from mom_nerfstudio.synthesis.runner import SceneSynthesis
 
 if TYPE_CHECKING:
     from conftest import TinyLandscape

@@ -11,17 +11,28 @@ import numpy as np
 import pytest
 import torch
 import tyro
+from learned_models import save_tiny_sd_inpaint
 
-from dataparsers import synthesis as synthesis_module
-from dataparsers.cameras import intrinsics_from_fov, project_points, rotation_yaw_pitch, transform_points
-from dataparsers.cli import SynthesizeCommand
-from dataparsers.dataset_writer import INPAINTED_LEVEL, OBSERVED_LEVEL
-from dataparsers.depth import SKY_DEPTH
-from dataparsers.diffusion_inpaint import DiffusionInpainter, DiffusionInpaintSettings, processing_size
-from dataparsers.errors import Mom4dInputError
+from dataparsers.dataset_format import INPAINTED_LEVEL, OBSERVED_LEVEL
 from dataparsers.mom4d_dataparser import Mom4dDataParserConfig
-from dataparsers.point_renderer import render_points
-from dataparsers.scene_growth import (
+from mom_nerfstudio.errors import Mom4dInputError
+from mom_nerfstudio.synthesis import runner as synthesis_module
+from mom_nerfstudio.synthesis.cameras import (
+    intrinsics_from_fov,
+    project_points,
+    rotation_yaw_pitch,
+    transform_points,
+)
+from mom_nerfstudio.synthesis.cli import SynthesizeCommand
+from mom_nerfstudio.synthesis.depth import SKY_DEPTH
+from mom_nerfstudio.synthesis.diffusion_inpaint import (
+    DiffusionInpainter,
+    DiffusionInpaintSettings,
+    processing_size,
+)
+from mom_nerfstudio.synthesis.point_renderer import render_points
+from mom_nerfstudio.synthesis.runner import SceneSynthesis
+from mom_nerfstudio.synthesis.scene_growth import (
     InventedPoints,
     ViewRender,
     complete_with_invented,
@@ -29,8 +40,6 @@ from dataparsers.scene_growth import (
     grow_scene,
     lift_pixels,
 )
-from dataparsers.synthesis import SceneSynthesis
-from learned_models import save_tiny_sd_inpaint
 
 if TYPE_CHECKING:
     from conftest import TinyLandscape

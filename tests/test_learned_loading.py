@@ -10,12 +10,17 @@ import huggingface_hub.constants
 import numpy as np
 import pytest
 import torch
+from learned_models import (
+    save_tiny_depth_anything,
+    save_tiny_sd_inpaint,
+    save_tiny_zoedepth,
+)
 
-from dataparsers.depth import estimate_depth, learned_depth_model
-from dataparsers.diffusion_inpaint import diffusion_inpaint_model
-from dataparsers.errors import Mom4dInputError
-from dataparsers.learned import loading
-from dataparsers.learned.loading import (
+from mom_nerfstudio.errors import Mom4dInputError
+from mom_nerfstudio.synthesis.depth import estimate_depth, learned_depth_model
+from mom_nerfstudio.synthesis.diffusion_inpaint import diffusion_inpaint_model
+from mom_nerfstudio.synthesis.learned import loading
+from mom_nerfstudio.synthesis.learned.loading import (
     ModelSource,
     check_model,
     gpu_memory_guard,
@@ -25,7 +30,6 @@ from dataparsers.learned.loading import (
     model_fingerprint,
     release_models,
 )
-from learned_models import save_tiny_depth_anything, save_tiny_sd_inpaint, save_tiny_zoedepth
 
 MISSING_HUB_ID = "mom4d-tests/no-such-model"
 

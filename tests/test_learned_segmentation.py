@@ -9,10 +9,16 @@ import huggingface_hub.constants
 import numpy as np
 import pytest
 import torch
+from learned_models import (
+    force_class_probabilities,
+    save_tiny_depth_anything,
+    save_tiny_segformer,
+    save_tiny_upernet,
+)
 
-from dataparsers.errors import Mom4dInputError
-from dataparsers.learned.loading import check_model, loaded_model_count
-from dataparsers.learned_segmentation import (
+from mom_nerfstudio.errors import Mom4dInputError
+from mom_nerfstudio.synthesis.learned.loading import check_model, loaded_model_count
+from mom_nerfstudio.synthesis.learned_segmentation import (
     DEFAULT_SEGMENTATION_MODEL,
     SkyWaterClasses,
     label_synonyms,
@@ -20,12 +26,6 @@ from dataparsers.learned_segmentation import (
     masks_from_scores,
     merged_scores,
     segment_sky_and_water,
-)
-from learned_models import (
-    force_class_probabilities,
-    save_tiny_depth_anything,
-    save_tiny_segformer,
-    save_tiny_upernet,
 )
 
 HEIGHT, WIDTH = 24, 40
@@ -201,8 +201,8 @@ def test_the_default_model_is_named_when_absent(tmp_path: Path, monkeypatch: pyt
 
 
 def test_the_synthesis_animates_what_the_segmenter_finds_and_caches_it(landscape, tmp_path: Path) -> None:
-    from dataparsers.learned.loading import release_models
-    from dataparsers.synthesis import SceneSynthesis
+    from mom_nerfstudio.synthesis.learned.loading import release_models
+    from mom_nerfstudio.synthesis.runner import SceneSynthesis
 
     model = forced_model(tmp_path / "models", "segformer", {WATER: 0.9, WALL: 0.1})
     photo_path = landscape.write(tmp_path / "photo", annotate=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from dataparsers.loop import blend_copies, loop_terms
+from mom_nerfstudio.loop import blend_copies, loop_terms
 
 
 def test_loop_terms_weights_offsets_and_time_coordinates() -> None:

@@ -7,8 +7,7 @@ import math
 import cv2
 import numpy as np
 import pytest
-
-from mom_nerfstudio.evaluation.loop_metrics import (
+from evaluation.loop_metrics import (
     LEAKAGE_THRESHOLD,
     SEAM_TARGET,
     ghosting_ratio,

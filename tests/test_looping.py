@@ -3,10 +3,16 @@
 import pytest
 import torch
 
-from dataparsers import looping
-from dataparsers.cameras import intrinsics_from_fov, unproject_depth_map
-from dataparsers.looping import Layer, LoopingView, MovingCloud, merge_layers, render_layer
-from dataparsers.motion_paths import trace_paths
+from mom_nerfstudio.synthesis import looping
+from mom_nerfstudio.synthesis.cameras import intrinsics_from_fov, unproject_depth_map
+from mom_nerfstudio.synthesis.looping import (
+    Layer,
+    LoopingView,
+    MovingCloud,
+    merge_layers,
+    render_layer,
+)
+from mom_nerfstudio.synthesis.motion.paths import trace_paths
 
 WIDTH, HEIGHT = 48, 32
 INTRINSICS = intrinsics_from_fov(WIDTH, HEIGHT, 60.0)

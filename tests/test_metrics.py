@@ -6,10 +6,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from pytorch_msssim import ssim as msssim_ssim
-from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
-
-from mom_nerfstudio.evaluation.metrics import (
+from evaluation.metrics import (
     flow_endpoint_error,
     masked_metrics,
     psnr,
@@ -18,7 +15,12 @@ from mom_nerfstudio.evaluation.metrics import (
     ssim_map,
     video_flow,
 )
-from mom_nerfstudio.evaluation.piqe import analyse_piqe, piqe
+from evaluation.piqe import analyse_piqe, piqe
+from pytorch_msssim import ssim as msssim_ssim
+from torchmetrics.functional.image import (
+    peak_signal_noise_ratio,
+    structural_similarity_index_measure,
+)
 
 EXAMPLE_PHOTO = Path(__file__).resolve().parents[1] / "examples" / "forest_stream.jpg"
 

@@ -8,7 +8,7 @@ from gsplat.strategy.ops import duplicate, split
 from model_fixtures import input_camera, seed_metadata, tiny_model
 
 from mom_nerfstudio.deformation import LoopingDeformationField, ViewContraction
-from dataparsers.loop import LoopTerm
+from mom_nerfstudio.loop import LoopTerm
 
 
 def training_model(**overrides):

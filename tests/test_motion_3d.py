@@ -3,10 +3,21 @@
 import pytest
 import torch
 
-from dataparsers.cameras import intrinsics_from_fov, paper_view_set, project_points, transform_points, unproject_pixels
-from dataparsers.motion_3d import MotionFitSettings, fit_3d_motion, image_grid_neighbours, sample_flow_at
-from dataparsers.motion_lift import lift_motion
-from dataparsers.view_motion import projected_point_motion
+from mom_nerfstudio.synthesis.cameras import (
+    intrinsics_from_fov,
+    paper_view_set,
+    project_points,
+    transform_points,
+    unproject_pixels,
+)
+from mom_nerfstudio.synthesis.motion.fit import (
+    MotionFitSettings,
+    fit_3d_motion,
+    image_grid_neighbours,
+    sample_flow_at,
+)
+from mom_nerfstudio.synthesis.motion.lift import lift_motion
+from mom_nerfstudio.synthesis.motion.views import projected_point_motion
 
 WIDTH, HEIGHT = 160, 120
 INTRINSICS = intrinsics_from_fov(WIDTH, HEIGHT, 60.0)

@@ -3,7 +3,12 @@ import time
 import numpy as np
 import pytest
 
-from dataparsers.motion_field import default_hint_sigma, dense_hint_field, resize_flow, smooth_flow
+from mom_nerfstudio.synthesis.motion.fields import (
+    default_hint_sigma,
+    dense_hint_field,
+    resize_flow,
+    smooth_flow,
+)
 
 
 def full_mask(height: int, width: int) -> np.ndarray:
@@ -107,5 +112,5 @@ def test_field_computed_in_bands_of_rows_equals_the_field_computed_at_once(monke
     starts = np.array([[10.0, 10.0], [60.0, 40.0], [30.0, 45.0]])
     velocities = np.array([[1.0, 0.0], [0.0, 1.0], [-0.5, 0.5]])
     at_once = dense_hint_field(mask, starts, velocities)
-    monkeypatch.setattr("dataparsers.motion_field.MAX_CHUNK_ELEMENTS", 1000)  # about 5 rows per band
+    monkeypatch.setattr("mom_nerfstudio.synthesis.motion.fields.MAX_CHUNK_ELEMENTS", 1000)  # about 5 rows per band
     np.testing.assert_array_equal(dense_hint_field(mask, starts, velocities), at_once)

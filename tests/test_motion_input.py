@@ -6,8 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
-from dataparsers.errors import Mom4dInputError
-from dataparsers.motion_input import (
+from mom_nerfstudio.errors import Mom4dInputError
+from mom_nerfstudio.synthesis.motion.sources import (
     DEFAULT_AUTO_SPEED,
     MAX_SPEED_FRACTION,
     SKY_SPEED_RATIO,
@@ -450,7 +450,7 @@ def test_a_too_fast_automatic_speed_is_refused(image_path):
 
 
 def test_real_annotations_are_far_below_the_speed_limit():
-    from dataparsers.image_io import load_image
+    from mom_nerfstudio.synthesis.image_io import load_image
 
     photo = Path(__file__).parent.parent / "examples" / "forest_stream.jpg"
     image = load_image(photo, max_resolution=256)

@@ -4,8 +4,17 @@ from __future__ import annotations
 
 import torch
 
-from dataparsers.cameras import intrinsics_from_fov, pixel_grid, project_points, unproject_depth_map
-from dataparsers.motion_lift import SurfaceSlope, lift_motion, lift_motion_map
+from mom_nerfstudio.synthesis.cameras import (
+    intrinsics_from_fov,
+    pixel_grid,
+    project_points,
+    unproject_depth_map,
+)
+from mom_nerfstudio.synthesis.motion.lift import (
+    SurfaceSlope,
+    lift_motion,
+    lift_motion_map,
+)
 
 WIDTH, HEIGHT = 96, 64
 INTRINSICS = intrinsics_from_fov(WIDTH, HEIGHT, 50.0)

@@ -7,9 +7,15 @@ import math
 import numpy as np
 import pytest
 import torch
+from evaluation.motion_metrics import multiview_consistency, velocity_errors
 
-from dataparsers.cameras import intrinsics_from_fov, paper_view_set, pixel_grid, project_points, transform_points
-from mom_nerfstudio.evaluation.motion_metrics import multiview_consistency, velocity_errors
+from mom_nerfstudio.synthesis.cameras import (
+    intrinsics_from_fov,
+    paper_view_set,
+    pixel_grid,
+    project_points,
+    transform_points,
+)
 
 WIDTH, HEIGHT = 64, 48
 INTRINSICS = intrinsics_from_fov(WIDTH, HEIGHT, 50.0)

@@ -10,10 +10,10 @@ import pytest
 import torch
 from torch import nn
 
-from dataparsers.errors import Mom4dInputError
-from dataparsers.learned.loading import loaded_model_count, release_models
-from dataparsers.motion_field import dense_hint_field
-from dataparsers.motion_network import (
+from mom_nerfstudio.errors import Mom4dInputError
+from mom_nerfstudio.synthesis.learned.loading import loaded_model_count, release_models
+from mom_nerfstudio.synthesis.motion.fields import dense_hint_field
+from mom_nerfstudio.synthesis.motion.network import (
     WORKING_SIZE,
     LearnedViewMotion,
     MotionModelFile,

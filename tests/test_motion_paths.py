@@ -4,8 +4,17 @@ from __future__ import annotations
 
 import torch
 
-from dataparsers.cameras import intrinsics_from_fov, project_points, unproject_depth_map
-from dataparsers.motion_paths import PathTable, VelocityField, path_times, trace_paths
+from mom_nerfstudio.synthesis.cameras import (
+    intrinsics_from_fov,
+    project_points,
+    unproject_depth_map,
+)
+from mom_nerfstudio.synthesis.motion.paths import (
+    PathTable,
+    VelocityField,
+    path_times,
+    trace_paths,
+)
 
 WIDTH, HEIGHT = 48, 32
 INTRINSICS = intrinsics_from_fov(WIDTH, HEIGHT, 50.0)

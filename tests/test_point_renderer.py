@@ -2,8 +2,13 @@
 
 import torch
 
-from dataparsers.cameras import intrinsics_from_fov, pixel_grid, unproject_depth_map, unproject_pixels
-from dataparsers.point_renderer import render_points
+from mom_nerfstudio.synthesis.cameras import (
+    intrinsics_from_fov,
+    pixel_grid,
+    unproject_depth_map,
+    unproject_pixels,
+)
+from mom_nerfstudio.synthesis.point_renderer import render_points
 
 WIDTH, HEIGHT = 32, 24
 INTRINSICS = intrinsics_from_fov(WIDTH, HEIGHT, 60.0)

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dataparsers import previews
-from dataparsers.previews import (
+from mom_nerfstudio.synthesis import previews
+from mom_nerfstudio.synthesis.previews import (
     colorize_depth,
     contact_sheet,
     flow_to_color,

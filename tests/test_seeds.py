@@ -4,7 +4,7 @@ import pytest
 import torch
 from model_fixtures import straight_path_metadata
 
-from dataparsers.errors import Mom4dInputError
+from mom_nerfstudio.errors import Mom4dInputError
 from mom_nerfstudio.seeds import SeedCloud
 
 VELOCITY = torch.tensor([[0.0, 0.0, 0.1]] * 2 + [[0.0, 0.0, 0.0]] * 2)

@@ -3,7 +3,7 @@ import time
 import numpy as np
 import pytest
 
-from dataparsers.segmentation import detect_sky, detect_water, find_water
+from mom_nerfstudio.synthesis.segmentation import detect_sky, detect_water, find_water
 
 HEIGHT, WIDTH = 120, 160
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from dataclasses import dataclass
@@ -12,10 +13,11 @@ import cv2
 import numpy as np
 import pytest
 
-from dataparsers import synthesis as synthesis_module
-from dataparsers.config import SynthesisConfig
-from dataparsers.errors import Mom4dInputError
-from dataparsers.synthesis import SceneSynthesis, SynthesizedDataset
+from mom_nerfstudio.errors import Mom4dInputError
+from mom_nerfstudio.synthesis import runner as synthesis_module
+from mom_nerfstudio.synthesis.config import SynthesisConfig
+from mom_nerfstudio.synthesis.runner import OPTIONS_OUTSIDE_KEYS, STAGE_OPTIONS
+from mom_nerfstudio.synthesis.runner import SceneSynthesis, SynthesizedDataset
 
 if TYPE_CHECKING:
     from conftest import TinyLandscape
@@ -269,7 +271,7 @@ def test_an_absurd_flow_is_refused_before_any_stage_runs(landscape: TinyLandscap
 
 
 def test_transparent_pixels_composited_on_white_do_not_move(landscape: TinyLandscape, tmp_path: Path) -> None:
-    from dataparsers.segmentation import detect_sky
+    from mom_nerfstudio.synthesis.segmentation import detect_sky
 
     pixels = np.dstack([np.rint(landscape.rgb() * 255.0), np.full((landscape.height, landscape.width), 255.0)])
     pixels[:, 2 * landscape.width // 3 :, 3] = 0  # a cut-out: the right third is transparent
@@ -282,3 +284,33 @@ def test_transparent_pixels_composited_on_white_do_not_move(landscape: TinyLands
     assert synthesis.motion_input.source.startswith("automatic")
     assert not synthesis.motion_input.mask[transparent].any()  # ... but never moves
     assert synthesis.motion_input.mask[: landscape.horizon_row, 0].any()  # the real sky still does
+
+
+def test_every_option_reaches_a_stage_key_or_is_declared_outside_them() -> None:
+    options = {option.name for option in dataclasses.fields(SynthesisConfig)}
+    read_by_stages = set().union(*STAGE_OPTIONS.values())
+    assert read_by_stages <= options  # no stage declares an option that does not exist
+    assert options - read_by_stages == set(OPTIONS_OUTSIDE_KEYS)  # an option nobody reads is a forgotten one
+    assert not read_by_stages & set(OPTIONS_OUTSIDE_KEYS)
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "changed", "unchanged"),
+    [
+        ("num_frames", 6, "dataset_key", "motion_key"),
+        ("motion_ray_damping", 0.5, "motion_key", "views_key"),
+        ("fov_degrees", 40.0, "views_key", "depth_key"),
+        ("alpha_mode", "mask", "depth_key", None),
+        ("device", "cpu", None, "dataset_key"),
+    ],
+)
+def test_an_option_changes_the_key_of_the_stage_that_reads_it_and_of_those_after(
+    landscape: TinyLandscape, landscape_photo: Path, tmp_path: Path, option: str, value: object, changed, unchanged
+) -> None:
+    base = SceneSynthesis(landscape_photo, landscape.config(tmp_path / "cache"))
+    other = SceneSynthesis(landscape_photo, landscape.config(tmp_path / "cache", **{option: value}))
+    if changed is not None:
+        assert getattr(base, changed) != getattr(other, changed)
+        assert base.dataset_key != other.dataset_key
+    if unchanged is not None:
+        assert getattr(base, unchanged) == getattr(other, unchanged)

@@ -9,13 +9,15 @@ import cv2
 import numpy as np
 import pytest
 import torch
-
-from nerfstudio.cameras.cameras import Cameras
-
-from dataparsers.cameras import Intrinsics
-from dataparsers.depth.convention import SKY_DEPTH
-from dataparsers.motion_input import resolve_motion_input
-from mom_nerfstudio.evaluation.synthetic_landscape import (
+from evaluation.synthetic_annotation import (
+    ANNOTATION_LONG_SIDE,
+    HINT_ANGLE_ERROR,
+    HINT_COUNT,
+    HINT_LENGTH_ERROR,
+    HINT_LENGTH_STEP,
+)
+from evaluation.synthetic_ground_truth import LandscapeGroundTruth
+from evaluation.synthetic_landscape import (
     HINT_FRAMES,
     NORMALISATION_LONG_SIDE,
     LandscapeParams,
@@ -28,16 +30,13 @@ from mom_nerfstudio.evaluation.synthetic_landscape import (
     render_frames,
     write_scene,
 )
-from mom_nerfstudio.evaluation.synthetic_annotation import (
-    ANNOTATION_LONG_SIDE,
-    HINT_ANGLE_ERROR,
-    HINT_COUNT,
-    HINT_LENGTH_ERROR,
-    HINT_LENGTH_STEP,
-)
-from mom_nerfstudio.evaluation.synthetic_ground_truth import LandscapeGroundTruth
-from mom_nerfstudio.evaluation.synthetic_render import SKY, TERRAIN
-from mom_nerfstudio.evaluation.synthetic_scene import DOME_RADIUS, TERRAIN_REACH
+from evaluation.synthetic_render import SKY, TERRAIN
+from evaluation.synthetic_scene import DOME_RADIUS, TERRAIN_REACH
+from nerfstudio.cameras.cameras import Cameras
+
+from mom_nerfstudio.synthesis.cameras import Intrinsics
+from mom_nerfstudio.synthesis.depth.convention import SKY_DEPTH
+from mom_nerfstudio.synthesis.motion.sources import resolve_motion_input
 
 STREAM_SEED, LAKE_SEED = 0, 3  # LandscapeParams.random draws a stream for the first and a lake for the second
 

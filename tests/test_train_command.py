@@ -43,3 +43,34 @@ def test_a_good_photo_parses_and_names_the_experiment() -> None:
     config.pipeline.datamanager.data = config.data  # as ns-train's main does with its --data alias
     config.set_experiment_name()
     assert config.experiment_name == "forest_stream"  # the photo's name, not its folder's ("examples")
+
+
+def test_the_model_s_two_stages_own_the_schedule() -> None:
+    config = parse_train_command(["mom4d", "--data", str(EXAMPLE), "--pipeline.model.static-steps", "2000"])
+    assert config.max_num_iterations == 2000 + 3500  # a longer static stage does not shorten the dynamic one
+    schedulers = [optimizer["scheduler"] for optimizer in config.optimizers.values() if optimizer["scheduler"] is not None]
+    assert schedulers and all(scheduler.max_steps == 5500 for scheduler in schedulers)
+    config.pipeline.model.dynamic_steps = 100  # changed after parsing, as scripts do
+    config.follow_stages()
+    assert config.max_num_iterations == 2100
+
+
+def test_the_iteration_count_is_not_an_option(capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit):
+        parse_train_command(["mom4d", "--data", str(EXAMPLE), "--max-num-iterations", "10"])
+    assert "max-num-iterations" in capsys.readouterr().err
+
+
+def test_a_photo_that_cannot_be_synthesised_stops_the_run_in_one_line(
+    landscape, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    photo = landscape.write(tmp_path / "[photos]")
+    photo.with_suffix(".json").write_text('{"shapes": "not a list"}')  # a damaged annotation beside it
+    monkeypatch.chdir(tmp_path)
+    config = parse_train_command(["mom4d", "--data", str(photo), "mom4d-data", "--max-resolution", "96"])
+    config.pipeline.datamanager.data = config.data
+    with pytest.raises(SystemExit) as exit_info:
+        config.save_config()
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "'shapes' must be a list" in error and "Traceback" not in error

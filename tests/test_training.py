@@ -29,9 +29,9 @@ def small_config(photo: Path, output_dir: Path, max_steps: int):
     dataparser.num_frames = 24
     dataparser.cache_dir = output_dir / "cache"
     config.pipeline.model.static_steps = STATIC_STEPS
+    config.pipeline.model.dynamic_steps = max_steps - STATIC_STEPS
     config.pipeline.model.warmup_length = 10
     config.pipeline.model.refine_every = 10
-    config.max_num_iterations = max_steps
     config.steps_per_save = 25
     config.save_only_latest_checkpoint = False
     config.output_dir = output_dir
@@ -107,7 +107,8 @@ def test_checkpoints_resume_where_training_stopped(trained_run, tmp_path):
     resumed = copy.deepcopy(config)
     resumed.load_dir = checkpoint_dir
     resumed.output_dir = tmp_path
-    resumed.max_num_iterations = 5  # nerfstudio counts these from the step it resumes at
+    # nerfstudio trains the whole schedule again from the step it resumes at: a schedule of 5 dynamic steps.
+    resumed.pipeline.model.static_steps, resumed.pipeline.model.dynamic_steps = 0, 5
     trainer = train(resumed)
     assert trainer._start_step == TOTAL_STEPS
     gaussians_before = trainer.pipeline.model.num_points
@@ -129,7 +130,7 @@ def test_trained_scene_loads_for_rendering_and_moves_in_time(trained_run):
         frames.append(pipeline.model.get_outputs_for_camera(camera)["rgb"])
     assert torch.allclose(frames[0], frames[2])
     change = (frames[0] - frames[1]).abs().amax(dim=-1)
-    dataset = pipeline.datamanager.dataparser.synthesized()
+    dataset = pipeline.datamanager.dataparser.dataset()
     motion_mask = cv2.imread(str(dataset.folder / "motion_masks" / f"{dataset.transforms['mom4d']['input_view']}.png"), 0) > 0
     near_motion = cv2.dilate(motion_mask.astype(np.uint8), np.ones((7, 7), np.uint8)) > 0
     assert change[torch.from_numpy(motion_mask)].max() > 1e-3

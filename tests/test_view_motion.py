@@ -7,7 +7,7 @@ them and `dense_hint_field` reads them; the cameras put pixel centres at half-in
 import numpy as np
 import torch
 
-from dataparsers.cameras import (
+from mom_nerfstudio.synthesis.cameras import (
     intrinsics_from_fov,
     look_around_pose,
     orbit_pose,
@@ -15,9 +15,14 @@ from dataparsers.cameras import (
     transform_points,
     unproject_pixels,
 )
-from dataparsers.motion_lift import lift_motion
-from dataparsers.motion_field import dense_hint_field
-from dataparsers.view_motion import hint_field_in_view, project_hints, projected_point_motion, sample_depth
+from mom_nerfstudio.synthesis.motion.fields import dense_hint_field
+from mom_nerfstudio.synthesis.motion.lift import lift_motion
+from mom_nerfstudio.synthesis.motion.views import (
+    hint_field_in_view,
+    project_hints,
+    projected_point_motion,
+    sample_depth,
+)
 
 WIDTH, HEIGHT = 96, 64
 INTRINSICS = intrinsics_from_fov(WIDTH, HEIGHT, 50.0)

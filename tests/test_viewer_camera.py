@@ -8,11 +8,15 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from dataparsers.dataset_format import InputCamera, pivot_depth
 from model_fixtures import input_camera as model_input_camera
 from model_fixtures import seed_metadata, tiny_model
 
-from dataparsers.input_camera import InputCamera, pivot_depth
-from mom_nerfstudio.viewer_camera import PULLBACK_FRACTION, OpeningViewControl, opening_view
+from mom_nerfstudio.viewer_camera import (
+    PULLBACK_FRACTION,
+    OpeningViewControl,
+    opening_view,
+)
 
 # The dataset world: the input camera at (1, 2, 3) looks along +y with z up (OpenGL camera-to-world).
 CAMERA_TO_WORLD = np.array([[1.0, 0.0, 0.0, 1.0], [0.0, 0.0, -1.0, 2.0], [0.0, 1.0, 0.0, 3.0], [0.0, 0.0, 0.0, 1.0]])

@@ -9,7 +9,11 @@ from __future__ import annotations
 from torch import Tensor
 
 from mom_nerfstudio.rendering.cpu_rasterizer import rasterize_gaussians_torch
-from mom_nerfstudio.rendering.cpu_rasterizer.options import CameraModel, RasterizeMode, RenderMode
+from mom_nerfstudio.rendering.cpu_rasterizer.options import (
+    CameraModel,
+    RasterizeMode,
+    RenderMode,
+)
 
 CUDA_ONLY_OPTIONS = ("packed", "sparse_grad", "channel_chunk", "distributed")
 """Arguments of gsplat's signature that only its CUDA kernels act on; the others mean the same to both."""

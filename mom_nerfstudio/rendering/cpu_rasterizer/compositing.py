@@ -29,7 +29,11 @@ from mom_nerfstudio.rendering.cpu_rasterizer.blocks import (
     with_transparent_slot,
 )
 from mom_nerfstudio.rendering.cpu_rasterizer.projection import Projection
-from mom_nerfstudio.rendering.cpu_rasterizer.tiles import TileIntersections, tile_centres, tiles_to_images
+from mom_nerfstudio.rendering.cpu_rasterizer.tiles import (
+    TileIntersections,
+    tile_centres,
+    tiles_to_images,
+)
 
 _LOG2_E = 1.0 / math.log(2.0)
 _MIN_OPACITY = 1e-30

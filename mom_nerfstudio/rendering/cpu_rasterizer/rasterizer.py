@@ -16,7 +16,10 @@ from mom_nerfstudio.rendering.cpu_rasterizer.projection import (
     view_dependent_colors,
     world_covariances,
 )
-from mom_nerfstudio.rendering.cpu_rasterizer.tiles import TileIntersections, intersect_tiles
+from mom_nerfstudio.rendering.cpu_rasterizer.tiles import (
+    TileIntersections,
+    intersect_tiles,
+)
 
 
 def rasterize_gaussians_torch(
