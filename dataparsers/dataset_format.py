@@ -89,7 +89,7 @@ class SynthesizedDataset:
     transforms: dict
 
     @classmethod
-    def read(cls, folder: Path) -> "SynthesizedDataset":
+    def read(cls, folder: Path) -> SynthesizedDataset:
         """The dataset in `folder`; Mom4dInputError when it is not a complete mom4d dataset."""
         folder = Path(folder)
         path = folder / TRANSFORMS_FILE

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Optional, Type
+from typing import Literal, Optional
 
 import torch
 from nerfstudio.cameras.cameras import Cameras, CameraType
@@ -34,7 +34,7 @@ from mom_nerfstudio.synthesis.runner import cached_dataset
 class Mom4dDataParserConfig(DataParserConfig, SynthesisConfig):
     """A multi-view looping video synthesised from one landscape photo (`--data photo.jpg`)."""
 
-    _target: Type = field(default_factory=lambda: Mom4dDataParser)
+    _target: type = field(default_factory=lambda: Mom4dDataParser)
     data: Path = Path("photo.jpg")
     """The landscape photo (jpg, png, webp or tiff)."""
     dataset: Optional[Path] = None

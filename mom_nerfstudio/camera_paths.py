@@ -46,9 +46,9 @@ from __future__ import annotations
 import json
 import math
 import shlex
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 from nerfstudio.engine.trainer import TrainerConfig
@@ -210,9 +210,13 @@ def render_command(config_path: Path, camera_path_file: Path, video: Path) -> st
     """The `ns-render camera-path` command line that renders `camera_path_file` into `video`."""
     return shlex.join(
         [
-            "ns-render", "camera-path",
-            "--load-config", str(config_path),
-            "--camera-path-filename", str(camera_path_file),
-            "--output-path", str(video),
+            "ns-render",
+            "camera-path",
+            "--load-config",
+            str(config_path),
+            "--camera-path-filename",
+            str(camera_path_file),
+            "--output-path",
+            str(video),
         ]
     )

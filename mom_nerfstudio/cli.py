@@ -33,7 +33,9 @@ def load_run_config(config_path: Path) -> TrainerConfig:
     try:
         config = yaml.load(config_path.read_text(), Loader=yaml.Loader)
     except yaml.YAMLError as error:
-        raise Mom4dInputError(f"--load-config {config_path} is not a readable nerfstudio config.yml ({error}).") from error
+        raise Mom4dInputError(
+            f"--load-config {config_path} is not a readable nerfstudio config.yml ({error})."
+        ) from error
     if not isinstance(config, TrainerConfig) or not isinstance(config.pipeline.model, Mom4dModelConfig):
         raise Mom4dInputError(
             f"--load-config {config_path} is not the config.yml of a mom4d run (train one with ns-train mom4d)."
@@ -95,7 +97,9 @@ class ExportCommand:
 def export_run(command: ExportCommand) -> list[Path]:
     """Load a trained run and write the PLY files the command asks for."""
     if (command.time is None) == (command.sequence is None):
-        raise Mom4dInputError("Give exactly one of --time T (one PLY at loop time T) and --sequence N (N PLYs over a loop).")
+        raise Mom4dInputError(
+            "Give exactly one of --time T (one PLY at loop time T) and --sequence N (N PLYs over a loop)."
+        )
     if command.time is not None and not math.isfinite(command.time):
         raise Mom4dInputError(f"--time must be a number (a loop time in [0, 1)), got {command.time}.")
     if command.sequence is not None and command.sequence < 1:

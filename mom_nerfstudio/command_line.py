@@ -7,7 +7,8 @@ with status 2.
 from __future__ import annotations
 
 import sys
-from typing import Callable, NoReturn, TypeVar
+from collections.abc import Callable
+from typing import NoReturn, TypeVar
 
 import tyro
 from rich.console import Console

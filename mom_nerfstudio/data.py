@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Dict, List, Type
 
 import numpy as np
 import torch
@@ -19,14 +18,16 @@ from PIL import Image
 class Mom4dDataset(InputDataset):
     """Images with their confidence map (uint8: 255 seen, 128 filled in, 0 never supervises)."""
 
-    def get_metadata(self, data: Dict) -> Dict:
+    def get_metadata(self, data: dict) -> dict:
         filenames = self.metadata.get("confidence_filenames")
         if filenames is None:
             return {}
         confidence = Image.open(filenames[data["image_idx"]])
         if self.scale_factor != 1.0:
             width, height = confidence.size
-            confidence = confidence.resize((int(width * self.scale_factor), int(height * self.scale_factor)), Image.NEAREST)
+            confidence = confidence.resize(
+                (int(width * self.scale_factor), int(height * self.scale_factor)), Image.NEAREST
+            )
         return {"confidence": torch.from_numpy(np.array(confidence, dtype=np.uint8))[..., None]}
 
 
@@ -34,7 +35,7 @@ class Mom4dDataset(InputDataset):
 class Mom4dDataManagerConfig(FullImageDatamanagerConfig):
     """Full images, with only the views at t = 0 during the model's static stage."""
 
-    _target: Type = field(default_factory=lambda: Mom4dDataManager)
+    _target: type = field(default_factory=lambda: Mom4dDataManager)
 
 
 class Mom4dDataManager(FullImageDatamanager[Mom4dDataset]):
@@ -50,7 +51,7 @@ class Mom4dDataManager(FullImageDatamanager[Mom4dDataset]):
         self.static_steps = static_steps
 
     @cached_property
-    def cached_train(self) -> List[Dict[str, torch.Tensor]]:
+    def cached_train(self) -> list[dict[str, torch.Tensor]]:
         """The training images, with their confidence maps kept where the images are kept (nerfstudio moves only the images)."""
         cache = FullImageDatamanager.cached_train.func(self)  # type: ignore[attr-defined]
         if self.config.cache_images == "gpu":
@@ -69,14 +70,14 @@ class Mom4dDataManager(FullImageDatamanager[Mom4dDataset]):
             data["confidence"] = data["confidence"].to(self.device, non_blocking=True)
         return camera, data
 
-    def static_image_indices(self) -> List[int]:
+    def static_image_indices(self) -> list[int]:
         """Training images at t = 0: the static views."""
         times = self.train_dataset.cameras.times
         if times is None:
             return list(range(len(self.train_dataset)))
         return [int(index) for index in torch.nonzero(times.reshape(-1) == 0).reshape(-1)]
 
-    def sample_train_cameras(self) -> List[int]:
+    def sample_train_cameras(self) -> list[int]:
         indices = super().sample_train_cameras()
         if self._in_static_stage:
             static = set(self.static_image_indices())

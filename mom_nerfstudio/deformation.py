@@ -20,8 +20,8 @@ features are kept (`spatial_cache`) until a parameter they depend on changes.
 
 from __future__ import annotations
 
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
-from typing import Hashable, Sequence
 
 import torch
 from nerfstudio.field_components.mlp import MLP
@@ -98,8 +98,13 @@ class LoopingDeformationField(nn.Module):
             num_components=num_components,
         )
         self.trunk = MLP(
-            in_dim=num_components, num_layers=1, layer_width=hidden_width, out_dim=hidden_width,
-            activation=nn.ReLU(), out_activation=nn.ReLU(), implementation="torch",
+            in_dim=num_components,
+            num_layers=1,
+            layer_width=hidden_width,
+            out_dim=hidden_width,
+            activation=nn.ReLU(),
+            out_activation=nn.ReLU(),
+            implementation="torch",
         )
         self.position_head = nn.Linear(hidden_width, 3)
         self.rotation_head = nn.Linear(hidden_width, 4)
@@ -126,7 +131,9 @@ class LoopingDeformationField(nn.Module):
             hidden = self.trunk(features)
             residuals.append(
                 ResidualDeformation(
-                    means=self.position_head(hidden), quats=self.rotation_head(hidden), log_scales=self.scale_head(hidden)
+                    means=self.position_head(hidden),
+                    quats=self.rotation_head(hidden),
+                    log_scales=self.scale_head(hidden),
                 )
             )
         return residuals

@@ -51,14 +51,16 @@ class SplatCloud:
     def __len__(self) -> int:
         return self.means.shape[0]
 
-    def subset(self, selection: torch.Tensor) -> "SplatCloud":
+    def subset(self, selection: torch.Tensor) -> SplatCloud:
         """The Gaussians picked by a boolean mask or an index tensor."""
         return SplatCloud(*(getattr(self, field.name)[selection] for field in fields(self)))
 
     @staticmethod
-    def concatenate(clouds: list["SplatCloud"]) -> "SplatCloud":
+    def concatenate(clouds: list[SplatCloud]) -> SplatCloud:
         """One cloud holding the Gaussians of `clouds`, in order."""
-        return SplatCloud(*(torch.cat([getattr(cloud, field.name) for cloud in clouds]) for field in fields(SplatCloud)))
+        return SplatCloud(
+            *(torch.cat([getattr(cloud, field.name) for cloud in clouds]) for field in fields(SplatCloud))
+        )
 
 
 def scale_opacity_logits(logits: torch.Tensor, weight: float) -> torch.Tensor:
@@ -98,7 +100,7 @@ def _as_numpy(tensor: torch.Tensor) -> np.ndarray:
     return tensor.detach().float().cpu().numpy()
 
 
-def ply_properties(cloud: SplatCloud) -> "OrderedDict[str, np.ndarray]":
+def ply_properties(cloud: SplatCloud) -> OrderedDict[str, np.ndarray]:
     """The vertex properties of a 3DGS PLY, in the order `ns-export gaussian-splat` writes them."""
     count = len(cloud)
     properties: OrderedDict[str, np.ndarray] = OrderedDict()
@@ -133,7 +135,9 @@ def write_splat_ply(path: Path, cloud: SplatCloud) -> int:
     keep &= properties["opacity"] >= _MIN_OPACITY_LOGIT
     if not keep.all():
         left_out = int((~keep).sum())
-        logger.info("%s: leaving out %d of %d Gaussians (non-finite or opacity below 1/255).", path.name, left_out, keep.size)
+        logger.info(
+            "%s: leaving out %d of %d Gaussians (non-finite or opacity below 1/255).", path.name, left_out, keep.size
+        )
     properties = OrderedDict((name, np.ascontiguousarray(values[keep])) for name, values in properties.items())
     with atomic_file(path) as temp_path:
         write_vertex_ply(temp_path, properties, comments=("Vertical Axis: z",))

@@ -18,7 +18,7 @@ Coordinates get no gradient (the deformation field is evaluated at detached Gaus
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from nerfstudio.field_components.encodings import KPlanesEncoding

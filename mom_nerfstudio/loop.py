@@ -87,7 +87,10 @@ def blend_copies(
     total = sum(weighted)
     covered = total > _EMPTY
     safe_total = torch.where(covered, total, torch.ones_like(total))
-    shares = [torch.where(covered, part / safe_total, torch.full_like(total, weight)) for part, weight in zip(weighted, weights)]
+    shares = [
+        torch.where(covered, part / safe_total, torch.full_like(total, weight))
+        for part, weight in zip(weighted, weights)
+    ]
     coverage = sum(share * copy_coverage for share, copy_coverage in zip(shares, coverages))
     if len(colours) == 1 or blend == "linear":
         colour = sum(share * copy for share, copy in zip(shares, colours))
@@ -96,29 +99,42 @@ def blend_copies(
     return BlendedCopies(colour=colour, coverage=coverage, shares=shares)
 
 
-def _contrast_preserving(colours: list[torch.Tensor], coverages: list[torch.Tensor], shares: list[torch.Tensor]) -> torch.Tensor:
+def _contrast_preserving(
+    colours: list[torch.Tensor], coverages: list[torch.Tensor], shares: list[torch.Tensor]
+) -> torch.Tensor:
     height, width = colours[0].shape[-3:-1]
     radius = contrast_radius(height, width)
     mixed = sum(share * colour for share, colour in zip(shares, colours))
     total_coverage = sum(share * coverage for share, coverage in zip(shares, coverages))
     # Local means of every copy and of the mix (each weighted by its coverage), in one filtering pass ...
     images, weights = [*colours, mixed], [*coverages, total_coverage]
-    sums = _box_sums(torch.cat([part for image, weight in zip(images, weights) for part in (image * weight, weight)], dim=-1), radius)
+    sums = _box_sums(
+        torch.cat([part for image, weight in zip(images, weights) for part in (image * weight, weight)], dim=-1), radius
+    )
     channels = images[0].shape[-1] + 1
-    weight_sums = [sums[..., (index + 1) * channels - 1 : (index + 1) * channels].clamp(min=_EMPTY) for index in range(len(images))]
+    weight_sums = [
+        sums[..., (index + 1) * channels - 1 : (index + 1) * channels].clamp(min=_EMPTY) for index in range(len(images))
+    ]
     deviations = [
         image - sums[..., index * channels : (index + 1) * channels - 1] / weight_sum
         for index, (image, weight_sum) in enumerate(zip(images, weight_sums))
     ]
     # ... then the local variances about them in a second.
-    squares = torch.cat([deviation.square().mean(dim=-1, keepdim=True) * weight for deviation, weight in zip(deviations, weights)], dim=-1)
+    squares = torch.cat(
+        [deviation.square().mean(dim=-1, keepdim=True) * weight for deviation, weight in zip(deviations, weights)],
+        dim=-1,
+    )
     variances = _box_sums(squares, radius)
     variances = [variances[..., index : index + 1] / weight_sum for index, weight_sum in enumerate(weight_sums)]
     target_variance = sum(share * variance for share, variance in zip(shares, variances[:-1]))
     # Uncorrelated copies lose a factor sqrt(sum of squared shares) of their deviation: at most that is restored.
     most = torch.rsqrt(sum(share.square() for share in shares).clamp(min=0.5))
-    gain = torch.sqrt((target_variance + _VARIANCE_FLOOR) / (variances[-1] + _VARIANCE_FLOOR)).clamp(min=1.0).minimum(most)
-    disagreement = sum(share * (colour - mixed).square().mean(dim=-1, keepdim=True) for share, colour in zip(shares, colours))
+    gain = (
+        torch.sqrt((target_variance + _VARIANCE_FLOOR) / (variances[-1] + _VARIANCE_FLOOR)).clamp(min=1.0).minimum(most)
+    )
+    disagreement = sum(
+        share * (colour - mixed).square().mean(dim=-1, keepdim=True) for share, colour in zip(shares, colours)
+    )
     where_copies_differ = disagreement / (disagreement + _DISAGREEMENT_SCALE)
     return mixed + (gain - 1.0) * where_copies_differ * deviations[-1]
 

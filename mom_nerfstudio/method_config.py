@@ -38,7 +38,9 @@ def _optimizers(max_steps: int) -> dict:
     """Per-group optimizers: splatfacto's for the Gaussians, 4DGaussians' for the deformation field."""
 
     def adam(lr: float, lr_final: float | None = None) -> dict:
-        scheduler = None if lr_final is None else ExponentialDecaySchedulerConfig(lr_final=lr_final, max_steps=max_steps)
+        scheduler = (
+            None if lr_final is None else ExponentialDecaySchedulerConfig(lr_final=lr_final, max_steps=max_steps)
+        )
         return {"optimizer": FusedAdamOptimizerConfig(lr=lr, eps=1e-15), "scheduler": scheduler}
 
     return {
@@ -115,7 +117,9 @@ class Mom4dTrainerConfig(TrainerConfig):
         super().set_experiment_name()
 
 
-def mom4d_trainer_config(method_name: str, dataparser: Mom4dDataParserConfig, model: Mom4dModelConfig, vis: str) -> Mom4dTrainerConfig:
+def mom4d_trainer_config(
+    method_name: str, dataparser: Mom4dDataParserConfig, model: Mom4dModelConfig, vis: str
+) -> Mom4dTrainerConfig:
     """A trainer config of the mom4d method; its schedule follows the model's stages."""
     total = model.static_steps + model.dynamic_steps
     return Mom4dTrainerConfig(
@@ -139,8 +143,13 @@ mom4d_method = MethodSpecification(
         "mom4d",
         dataparser=Mom4dDataParserConfig(),
         model=Mom4dModelConfig(
-            static_steps=500, dynamic_steps=3500, sh_degree=1, num_downscales=1, resolution_schedule=500,
-            warmup_length=500, stop_split_at=3000,
+            static_steps=500,
+            dynamic_steps=3500,
+            sh_degree=1,
+            num_downscales=1,
+            resolution_schedule=500,
+            warmup_length=500,
+            stop_split_at=3000,
         ),
         vis="viewer",
     ),
@@ -152,8 +161,17 @@ mom4d_tiny_method = MethodSpecification(
         "mom4d-tiny",
         dataparser=Mom4dDataParserConfig(max_resolution=128, num_frames=12, animated_views="input"),
         model=Mom4dModelConfig(
-            static_steps=100, dynamic_steps=200, sh_degree=0, num_downscales=0, warmup_length=100, refine_every=50, stop_split_at=250,
-            grid_spatial_resolution=16, grid_time_resolution=12, grid_components=8, deformation_width=16,
+            static_steps=100,
+            dynamic_steps=200,
+            sh_degree=0,
+            num_downscales=0,
+            warmup_length=100,
+            refine_every=50,
+            stop_split_at=250,
+            grid_spatial_resolution=16,
+            grid_time_resolution=12,
+            grid_components=8,
+            deformation_width=16,
         ),
         vis="tensorboard",
     ),

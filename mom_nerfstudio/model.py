@@ -11,8 +11,9 @@ copies' renders are blended as the dataset's videos were.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Tuple, Type, Union
+from typing import Optional, Union
 
 import torch
 from gsplat.strategy import DefaultStrategy
@@ -54,7 +55,7 @@ _EMPTY_ALPHA = 1e-6
 class Mom4dModelConfig(SplatfactoModelConfig):
     """Looping 4D Gaussians: splatfacto plus a 3D motion prior and a learned residual deformation."""
 
-    _target: Type = field(default_factory=lambda: Mom4dModel)
+    _target: type = field(default_factory=lambda: Mom4dModel)
     static_steps: int = 500
     """Iterations of the static stage (the 25 views at t = 0, deformation off) before the dynamic stage."""
     dynamic_steps: int = 3500
@@ -131,7 +132,9 @@ class Mom4dModel(SplatfactoModel):
             else get_color(self.config.background_color)
         )
         if self.config.use_bilateral_grid:
-            raise ValueError("mom4d does not support the bilateral grid; leave --pipeline.model.use-bilateral-grid False.")
+            raise ValueError(
+                "mom4d does not support the bilateral grid; leave --pipeline.model.use-bilateral-grid False."
+            )
         self.strategy = DefaultStrategy(
             prune_opa=self.config.cull_alpha_thresh,
             grow_grad2d=self.config.densify_grad_thresh,
@@ -164,7 +167,7 @@ class Mom4dModel(SplatfactoModel):
             hidden_width=self.config.deformation_width,
         )
         self._warned_about_time = False
-        self._index_cache: Dict[str, Tuple[tuple, torch.Tensor]] = {}
+        self._index_cache: dict[str, tuple[tuple, torch.Tensor]] = {}
         self.opening_view = None
         if input_camera is not None:
             view = opening_view(input_camera.camera_to_world, input_camera.fov_degrees, float(metadata["pivot_depth"]))
@@ -209,10 +212,10 @@ class Mom4dModel(SplatfactoModel):
             param.data = torch.zeros((count, *param.shape[1:]), device=param.device, dtype=param.dtype)
         return torch.nn.Module.load_state_dict(self, dict, **kwargs)
 
-    def get_gaussian_param_groups(self) -> Dict[str, List[Parameter]]:
+    def get_gaussian_param_groups(self) -> dict[str, list[Parameter]]:
         return {name: [param] for name, param in self.gauss_params.items()}
 
-    def get_param_groups(self) -> Dict[str, List[Parameter]]:
+    def get_param_groups(self) -> dict[str, list[Parameter]]:
         groups = super().get_param_groups()
         groups["deformation_grid"] = list(self.deformation.encoding.parameters())
         groups["deformation_mlp"] = [
@@ -236,7 +239,9 @@ class Mom4dModel(SplatfactoModel):
             return 0.0
         time = float(camera.times.reshape(-1)[0])
         if not math.isfinite(time):
-            self._warn_about_time(f"the camera's time is {time}, not a number (check the render_time of the camera path)")
+            self._warn_about_time(
+                f"the camera's time is {time}, not a number (check the render_time of the camera path)"
+            )
             return 0.0
         return wrap_time(time)
 
@@ -245,7 +250,7 @@ class Mom4dModel(SplatfactoModel):
             CONSOLE.print(f"[yellow]mom4d: {reason}; rendering the scene at t = 0.")
             self._warned_about_time = True
 
-    def gaussians_at(self, terms: List[LoopTerm]) -> List[Dict[str, torch.Tensor]]:
+    def gaussians_at(self, terms: list[LoopTerm]) -> list[dict[str, torch.Tensor]]:
         """Means, quats and log-scales of every Gaussian in each copy of the loop: carried `term.frames` frames along
         its path (when the prior is on) and deformed by the residual at the copy's time coordinate."""
         posed = [{"means": self.means, "quats": self.quats, "scales": self.scales} for _ in terms]
@@ -262,7 +267,9 @@ class Mom4dModel(SplatfactoModel):
                 deforming = torch.arange(self.num_points, device=weights.device)
                 weight = torch.ones_like(weights)
             else:
-                deforming = self._indices("deforming", self.gauss_params["motion_weights"], lambda weights: weights[:, 0] > 0)
+                deforming = self._indices(
+                    "deforming", self.gauss_params["motion_weights"], lambda weights: weights[:, 0] > 0
+                )
                 weight = weights[deforming]
             if deforming.numel() > 0:
                 means = self.gauss_params["means"]
@@ -288,7 +295,7 @@ class Mom4dModel(SplatfactoModel):
 
     # ---- rendering ----
 
-    def get_outputs(self, camera: Cameras) -> Dict[str, Union[torch.Tensor, List]]:
+    def get_outputs(self, camera: Cameras) -> dict[str, Union[torch.Tensor, list]]:
         """The render of `camera` at the loop time it carries: the loop's copies rasterised and blended."""
         if not isinstance(camera, Cameras):
             return {}
@@ -302,17 +309,30 @@ class Mom4dModel(SplatfactoModel):
         # Densification statistics follow the render that dominates the blend.
         self.info = renders[max(range(len(terms)), key=lambda index: terms[index].weight)].info
         if self.training:
-            self.strategy.step_pre_backward(self.gauss_params, self.optimizers, self.strategy_state, self.step, self.info)
-        blended = blend_copies([render.colour for render in renders], [render.alpha for render in renders],
-                               [term.weight for term in terms], self.loop_blend)
+            self.strategy.step_pre_backward(
+                self.gauss_params, self.optimizers, self.strategy_state, self.step, self.info
+            )
+        blended = blend_copies(
+            [render.colour for render in renders],
+            [render.alpha for render in renders],
+            [term.weight for term in terms],
+            self.loop_blend,
+        )
         background = self._get_background_color()
         rgb = torch.clamp(blended.colour * blended.coverage + (1 - blended.coverage) * background, 0.0, 1.0)
         depth = None
         if view.with_depth:
-            depth = _fill_empty_depth(sum(share * render.depth for share, render in zip(blended.shares, renders)), blended.coverage)
+            depth = _fill_empty_depth(
+                sum(share * render.depth for share, render in zip(blended.shares, renders)), blended.coverage
+            )
         if background.shape[0] == 3 and not self.training:
             background = background.expand(view.height, view.width, 3)
-        return {"rgb": rgb.squeeze(0), "depth": depth, "accumulation": blended.coverage.squeeze(0), "background": background}
+        return {
+            "rgb": rgb.squeeze(0),
+            "depth": depth,
+            "accumulation": blended.coverage.squeeze(0),
+            "background": background,
+        }
 
     def _cropped(self) -> Optional[torch.Tensor]:
         """[N] bool, the Gaussians inside the viewer's crop box (None when it has none, or during training)."""
@@ -320,7 +340,7 @@ class Mom4dModel(SplatfactoModel):
             return None
         return self.crop_box.within(self.means).squeeze()
 
-    def _view(self, camera: Cameras) -> "_View":
+    def _view(self, camera: Cameras) -> _View:
         """What the rasteriser needs of `camera`, at the resolution of the training schedule."""
         camera_to_world = self.camera_optimizer.apply_to_camera(camera) if self.training else camera.camera_to_worlds
         if self.training:
@@ -338,7 +358,9 @@ class Mom4dModel(SplatfactoModel):
         self.last_size = (view.height, view.width)
         return view
 
-    def _rasterize(self, gaussians: Dict[str, torch.Tensor], view: "_View", selected: Optional[torch.Tensor]) -> "_CopyRender":
+    def _rasterize(
+        self, gaussians: dict[str, torch.Tensor], view: _View, selected: Optional[torch.Tensor]
+    ) -> _CopyRender:
         """Rasterise one copy of the loop (posed Gaussians, the rest of their parameters as they are)."""
         if self.config.sh_degree > 0:
             sh_degree = min(self.step // self.config.sh_degree_interval, self.config.sh_degree)
@@ -374,18 +396,22 @@ class Mom4dModel(SplatfactoModel):
 
     # ---- losses and metrics ----
 
-    def pixel_weights(self, batch: Dict[str, torch.Tensor]) -> Optional[torch.Tensor]:
+    def pixel_weights(self, batch: dict[str, torch.Tensor]) -> Optional[torch.Tensor]:
         """[H, W, 1] loss weight per pixel: 1 where seen, `inpainted_weight` where filled in, 0 in holes."""
         if "confidence" in batch:
             confidence = batch["confidence"].float()
-            weights = torch.where(confidence >= OBSERVED_LEVEL, 1.0, torch.where(confidence >= INPAINTED_LEVEL, self.config.inpainted_weight, 0.0))
+            weights = torch.where(
+                confidence >= OBSERVED_LEVEL,
+                1.0,
+                torch.where(confidence >= INPAINTED_LEVEL, self.config.inpainted_weight, 0.0),
+            )
         elif "mask" in batch:
             weights = batch["mask"].float()
         else:
             return None
         return self._downscale_if_required(weights).to(self.device)
 
-    def get_loss_dict(self, outputs, batch, metrics_dict=None) -> Dict[str, torch.Tensor]:
+    def get_loss_dict(self, outputs, batch, metrics_dict=None) -> dict[str, torch.Tensor]:
         gt_img = self.composite_with_background(self.get_gt_img(batch["image"]), outputs["background"])
         pred_img = outputs["rgb"]
         weights = self.pixel_weights(batch)
@@ -393,12 +419,16 @@ class Mom4dModel(SplatfactoModel):
             weights = torch.ones_like(pred_img[..., :1])
         l1 = ((gt_img - pred_img).abs() * weights).sum() / (weights.sum() * 3).clamp(min=1.0)
         # D-SSIM as splatfacto does with masks: on both images multiplied by the weights.
-        ssim_loss = 1 - self.ssim((gt_img * weights).permute(2, 0, 1)[None], (pred_img * weights).permute(2, 0, 1)[None])
+        ssim_loss = 1 - self.ssim(
+            (gt_img * weights).permute(2, 0, 1)[None], (pred_img * weights).permute(2, 0, 1)[None]
+        )
         loss_dict = {"main_loss": (1 - self.config.ssim_lambda) * l1 + self.config.ssim_lambda * ssim_loss}
         if self.config.use_scale_regularization and self.step % 10 == 0:
             scale_exp = torch.exp(self.scales)
             ratio = scale_exp.amax(dim=-1) / scale_exp.amin(dim=-1)
-            loss_dict["scale_reg"] = 0.1 * (torch.clamp(ratio, min=self.config.max_gauss_ratio) - self.config.max_gauss_ratio).mean()
+            loss_dict["scale_reg"] = (
+                0.1 * (torch.clamp(ratio, min=self.config.max_gauss_ratio) - self.config.max_gauss_ratio).mean()
+            )
         if self.training and self.config.use_residual_deformation and not self.in_static_stage():
             regularizers = self.deformation.regularizers()
             loss_dict["plane_tv"] = self.config.plane_tv_weight * regularizers["plane_tv"]
@@ -409,8 +439,8 @@ class Mom4dModel(SplatfactoModel):
         return loss_dict
 
     def get_image_metrics_and_images(
-        self, outputs: Dict[str, torch.Tensor], batch: Dict[str, torch.Tensor]
-    ) -> Tuple[Dict[str, float], Dict[str, torch.Tensor]]:
+        self, outputs: dict[str, torch.Tensor], batch: dict[str, torch.Tensor]
+    ) -> tuple[dict[str, float], dict[str, torch.Tensor]]:
         gt_rgb = self.composite_with_background(self.get_gt_img(batch["image"]), outputs["background"])
         predicted_rgb = outputs["rgb"]
         combined_rgb = torch.cat([gt_rgb, predicted_rgb], dim=1)

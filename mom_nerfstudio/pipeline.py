@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Type
 
 from nerfstudio.pipelines.base_pipeline import VanillaPipeline, VanillaPipelineConfig
 
@@ -14,7 +13,7 @@ from mom_nerfstudio.data import Mom4dDataManager
 class Mom4dPipelineConfig(VanillaPipelineConfig):
     """Vanilla pipeline whose datamanager follows the model's two training stages."""
 
-    _target: Type = field(default_factory=lambda: Mom4dPipeline)
+    _target: type = field(default_factory=lambda: Mom4dPipeline)
 
 
 class Mom4dPipeline(VanillaPipeline):

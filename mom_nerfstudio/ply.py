@@ -8,8 +8,8 @@ given, little-endian, one record per vertex.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 import numpy as np
 
@@ -37,7 +37,12 @@ def write_vertex_ply(path: Path, properties: Mapping[str, np.ndarray], comments:
     vertices = np.empty(count, dtype=record)
     for name, values in properties.items():
         vertices[name] = values
-    header = ["ply", "format binary_little_endian 1.0", *(f"comment {line}" for line in comments), f"element vertex {count}"]
+    header = [
+        "ply",
+        "format binary_little_endian 1.0",
+        *(f"comment {line}" for line in comments),
+        f"element vertex {count}",
+    ]
     header += [f"property {_PLY_TYPES[record[name]]} {name}" for name in properties]
     header.append("end_header")
     with open(path, "wb") as handle:

@@ -7,8 +7,9 @@ rest position at each sampled time of the loop. Static seeds have row -1.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional
+from typing import Any, Optional
 
 import torch
 
@@ -17,7 +18,12 @@ from mom_nerfstudio.errors import Mom4dInputError
 from mom_nerfstudio.synthesis.motion.paths import PathTable
 
 REQUIRED_KEYS = (
-    "points3D_xyz", "points3D_rgb", "points3D_moving", "points3D_footprint", "points3D_path_rows", "path_times",
+    "points3D_xyz",
+    "points3D_rgb",
+    "points3D_moving",
+    "points3D_footprint",
+    "points3D_path_rows",
+    "path_times",
     "path_offsets",
 )
 """The dataparser's metadata keys the seeds travel under (the first two are nerfstudio's own, which splatfacto reads)."""
@@ -35,7 +41,7 @@ class SeedCloud:
     paths: PathTable
 
     @classmethod
-    def from_metadata(cls, metadata: Mapping[str, Any]) -> "SeedCloud":
+    def from_metadata(cls, metadata: Mapping[str, Any]) -> SeedCloud:
         """Read the seeds from the dataparser's metadata; explain what is missing or not finite otherwise."""
         missing = [key for key in REQUIRED_KEYS if key not in metadata]
         if missing:
@@ -59,12 +65,13 @@ class SeedCloud:
             footprint=torch.as_tensor(metadata["points3D_footprint"]),
             path_rows=torch.as_tensor(metadata["points3D_path_rows"]).long(),
             paths=PathTable(
-                times=torch.as_tensor(metadata["path_times"]).float(), offsets=torch.as_tensor(metadata["path_offsets"]).float()
+                times=torch.as_tensor(metadata["path_times"]).float(),
+                offsets=torch.as_tensor(metadata["path_offsets"]).float(),
             ),
         )
 
     @classmethod
-    def from_dataset(cls, dataset: SynthesizedDataset) -> "SeedCloud":
+    def from_dataset(cls, dataset: SynthesizedDataset) -> SeedCloud:
         """The seeds of a synthesised dataset: its points, each with the width of the pixel it was lifted from."""
         points = dataset.points()
         camera = dataset.input_camera()
@@ -78,7 +85,8 @@ class SeedCloud:
             footprint=distance / float(dataset.transforms["fl_x"]),
             path_rows=torch.from_numpy(points["path_rows"]).long(),
             paths=PathTable(
-                times=torch.from_numpy(points["path_times"]).float(), offsets=torch.from_numpy(points["path_offsets"]).float()
+                times=torch.from_numpy(points["path_times"]).float(),
+                offsets=torch.from_numpy(points["path_offsets"]).float(),
             ),
         )
 
@@ -87,7 +95,7 @@ class SeedCloud:
         values = (self.xyz, self.rgb, self.moving, self.footprint, self.path_rows, self.paths.times, self.paths.offsets)
         return dict(zip(REQUIRED_KEYS, values))
 
-    def subsampled(self, max_points: Optional[int]) -> "SeedCloud":
+    def subsampled(self, max_points: Optional[int]) -> SeedCloud:
         """At most `max_points` seeds, taken at an even stride; footprints grow so the samples still tile the surface."""
         count = self.xyz.shape[0]
         if max_points is None or count <= max_points:

@@ -21,10 +21,11 @@ import json
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import List, Literal, Optional
+from typing import Literal, Optional
 
 import torch
 import tyro
+
 from evaluation.benchmark import Measurement, Scene, measure, phase, synthetic_scene
 from evaluation.evaluate import PHASE_WINDOW
 from evaluation.loop_metrics import LEAKAGE_THRESHOLD, SEAM_TARGET
@@ -32,7 +33,6 @@ from evaluation.provenance import commit, hardware
 from evaluation.synthetic_annotation import HINT_COUNT
 from evaluation.synthetic_scene import DOME_RADIUS
 from evaluation.variants import VARIANTS, Size
-
 from mom_nerfstudio.log import setup_logging
 from mom_nerfstudio.synthesis.config import SynthesisConfig
 from mom_nerfstudio.synthesis.depth.convention import SKY_DEPTH
@@ -42,11 +42,11 @@ from mom_nerfstudio.synthesis.depth.convention import SKY_DEPTH
 class Benchmark:
     """Measure mom4d against ground truth, its ablations and splatfacto."""
 
-    photos: List[Path] = field(default_factory=list)
+    photos: list[Path] = field(default_factory=list)
     """Real photos (no ground truth: PIQE and fidelity to the input only)."""
-    synthetic_seeds: List[int] = field(default_factory=lambda: [0, 1, 2])
+    synthetic_seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
     """Seeds of the procedural landscapes with ground truth."""
-    variants: List[str] = field(default_factory=lambda: list(VARIANTS))
+    variants: list[str] = field(default_factory=lambda: list(VARIANTS))
     """Methods to train on every scene (see scripts/evaluation/variants.py)."""
     size: Size = "full"
     """'full': 1024-px photos and the default schedules; 'short': the same photos with a short schedule (side-by-side
@@ -60,7 +60,7 @@ class Benchmark:
     device: Literal["auto", "cpu", "cuda"] = "auto"
     path_stride: int = 1
     """Measure every n-th frame of the test paths (ground-truth frames are the slow part)."""
-    merge: List[Path] = field(default_factory=list)
+    merge: list[Path] = field(default_factory=list)
     """Run nothing: merge these results.json files (of runs split over several sessions) into the report."""
 
 
@@ -182,7 +182,9 @@ def markdown(measurements: list[Measurement], header: str) -> str:
 
 def header(runs: list[dict]) -> str:
     """Where and when the measurements were taken (one line per distinct machine, commit and size)."""
-    lines = sorted({f"Hardware: {run['hardware']}; commit {run['commit']}; {run['date']}; size '{run['size']}'." for run in runs})
+    lines = sorted(
+        {f"Hardware: {run['hardware']}; commit {run['commit']}; {run['date']}; size '{run['size']}'." for run in runs}
+    )
     return "\n".join(lines)
 
 
@@ -233,7 +235,9 @@ def main(benchmark: Benchmark) -> None:
                 print(f"skipping {name} on {scene.name}: it is given a truth that a photo does not have")
                 continue
             measurements.append(
-                measure(scene, variant, benchmark.size, benchmark.output, device, benchmark.pictures, benchmark.path_stride)
+                measure(
+                    scene, variant, benchmark.size, benchmark.output, device, benchmark.pictures, benchmark.path_stride
+                )
             )
             document = {**run, "measurements": [asdict(m) for m in measurements]}
             (benchmark.output / "results.json").write_text(json.dumps(document, indent=1, default=str))

@@ -29,7 +29,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import List, Optional
+from typing import Optional
 
 import tyro
 
@@ -38,15 +38,15 @@ import tyro
 class BenchmarkDetectors:
     """Measure the sky and water detectors and the depth prior against ground truth."""
 
-    synthetic_seeds: List[int] = field(default_factory=lambda: list(range(10)))
+    synthetic_seeds: list[int] = field(default_factory=lambda: list(range(10)))
     """Seeds of the procedural landscapes (the detectors were tuned on 0-4; 5-9 were held out)."""
-    photos: List[Path] = field(default_factory=list)
+    photos: list[Path] = field(default_factory=list)
     """Real photos; a labelme annotation of the same name beside one gives its true motion."""
     width: int = 512
     """Width of the synthetic scenes in pixels (written once per width; 1024 takes minutes per scene on a CPU)."""
-    detectors: List[str] = field(default_factory=lambda: ["heuristic"])
+    detectors: list[str] = field(default_factory=lambda: ["heuristic"])
     """Detectors to measure (names in scripts/evaluation/detectors.py)."""
-    depth_methods: List[str] = field(default_factory=lambda: ["prior"])
+    depth_methods: list[str] = field(default_factory=lambda: ["prior"])
     """Depth methods to measure (names of mom_nerfstudio.synthesis.depth.DEPTH_ESTIMATORS; learned ones need their weights)."""
     scenes: Path = Path("outputs/detector_benchmark/scenes")
     """Where the synthetic scenes are written (once per width, then reused)."""
@@ -114,6 +114,7 @@ def main(benchmark: BenchmarkDetectors) -> None:
     if benchmark.code is not None:
         use_dataparsers_of(benchmark.code)
     import torch
+
     from evaluation.detectors import (
         DETECTORS,
         measure_detector,
@@ -121,7 +122,6 @@ def main(benchmark: BenchmarkDetectors) -> None:
         synthetic_truth,
     )
     from evaluation.provenance import commit, hardware
-
     from mom_nerfstudio.log import setup_logging
 
     setup_logging()
@@ -151,8 +151,10 @@ def main(benchmark: BenchmarkDetectors) -> None:
         "date": time.strftime("%Y-%m-%d"),
         "width": benchmark.width,
     }
-    header = (f"Hardware: {run['hardware']}; detectors of commit {run['code_commit']}, measured by the benchmark of "
-              f"commit {run['benchmark_commit']}; {run['date']}; synthetic scenes {benchmark.width} px wide.")
+    header = (
+        f"Hardware: {run['hardware']}; detectors of commit {run['code_commit']}, measured by the benchmark of "
+        f"commit {run['benchmark_commit']}; {run['date']}; synthetic scenes {benchmark.width} px wide."
+    )
     report = markdown(rows + summary, header)
     print(report)
     benchmark.output.mkdir(parents=True, exist_ok=True)

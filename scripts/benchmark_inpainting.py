@@ -17,12 +17,13 @@ import json
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import List, Optional
+from typing import Optional
 
 import cv2
 import numpy as np
 import torch
 import tyro
+
 from evaluation.benchmark import Scene, synthetic_scene
 from evaluation.fill_metrics import fill_quality
 from evaluation.hole_filling import (
@@ -35,7 +36,6 @@ from evaluation.hole_filling import (
     true_depth_synthesis,
 )
 from evaluation.provenance import commit, hardware
-
 from mom_nerfstudio.log import logger, setup_logging
 from mom_nerfstudio.synthesis.runner import SceneSynthesis
 
@@ -46,13 +46,13 @@ METRICS = ("psnr", "ssim", "detail_ratio", "orientation_error")
 class BenchmarkInpainting:
     """Compare hole fillers on the synthesised views of procedural landscapes."""
 
-    seeds: List[int] = field(default_factory=lambda: [0, 1, 2])
+    seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
     """Landscapes (`LandscapeParams.random(seed)`)."""
     width: int = 512
     """Width of the landscapes' photos, and so of the views, in pixels."""
-    views: Optional[List[int]] = None
+    views: Optional[list[int]] = None
     """Indices of the views to fill (0-24; default: all 25)."""
-    methods: Optional[List[str]] = None
+    methods: Optional[list[str]] = None
     """Fillers to compare (default: every one available)."""
     band: float = 0.1
     """Width of the near band, as a fraction of the long side (what a test path shows, see the coverage table)."""
@@ -91,7 +91,11 @@ def measure_scene(scene: Scene, options: BenchmarkInpainting, fillers: dict[str,
     synthesis = true_depth_synthesis(scene, options.work_dir / "cache")
     indices = options.views if options.views is not None else list(range(len(synthesis.views)))
     started = time.perf_counter()
-    views = [view for view in cached_hole_views(scene, synthesis, indices, options.work_dir / "views" / scene.name) if view.holes.any()]
+    views = [
+        view
+        for view in cached_hole_views(scene, synthesis, indices, options.work_dir / "views" / scene.name)
+        if view.holes.any()
+    ]
     logger.info("%s: %d views with holes ready in %.0f s", scene.name, len(views), time.perf_counter() - started)
     per_method: dict[str, dict[str, list[float]]] = {name: {} for name in fillers}
     sheet_rows = []
@@ -113,14 +117,23 @@ def measure_scene(scene: Scene, options: BenchmarkInpainting, fillers: dict[str,
             per_method[name].setdefault("hole_fraction", []).append(float(view.holes.mean()))
         sheet_rows.append(row)
     if options.pictures is not None:
-        write_sheet(options.pictures / f"{scene.name}_fills.jpg", sheet_rows[:: max(1, len(sheet_rows) // 6)], list(fillers))
-    results = {name: {key: float(np.mean(values)) for key, values in metrics.items()} for name, metrics in per_method.items()}
+        write_sheet(
+            options.pictures / f"{scene.name}_fills.jpg", sheet_rows[:: max(1, len(sheet_rows) // 6)], list(fillers)
+        )
+    results = {
+        name: {key: float(np.mean(values)) for key, values in metrics.items()} for name, metrics in per_method.items()
+    }
     for name, filler in fillers.items():
         results[name]["failures"] = float(len(per_method[name].get("failures", [])))
         timed = [view for view in views if view.holes.mean() < 0.5][: options.timing_views]
         results[name]["seconds_per_view"] = time_filler(filler, timed, options.timing_width)
         logger.info("%s / %s: %s", scene.name, name, {key: round(value, 3) for key, value in results[name].items()})
-    return {"scene": scene.name, "size": f"{synthesis.intrinsics.width}x{synthesis.intrinsics.height}", "views": len(views), "methods": results}
+    return {
+        "scene": scene.name,
+        "size": f"{synthesis.intrinsics.width}x{synthesis.intrinsics.height}",
+        "views": len(views),
+        "methods": results,
+    }
 
 
 def time_filler(filler: Filler, views: list[HoleView], width: int) -> float:
@@ -147,7 +160,10 @@ def write_sheet(path: Path, rows: list[list[np.ndarray]], names: list[str]) -> N
 def summary(rows: list[dict]) -> dict[str, dict[str, float]]:
     """Each method's metrics averaged over the scenes."""
     methods = rows[0]["methods"].keys()
-    return {name: {key: float(np.mean([row["methods"][name][key] for row in rows])) for key in rows[0]["methods"][name]} for name in methods}
+    return {
+        name: {key: float(np.mean([row["methods"][name][key] for row in rows])) for key in rows[0]["methods"][name]}
+        for name in methods
+    }
 
 
 def markdown(means: dict[str, dict[str, float]], band: float, timing_width: int) -> str:
@@ -175,7 +191,10 @@ def coverage_markdown(rows: list[dict]) -> str:
     for row in rows:
         for path in row["coverage"]:
             scale = 1024.0 / path["width"]
-            sides = ", ".join(f"{path['band_max'][side] * scale:.0f} / {path['band_mean'][side] * scale:.0f}" for side in ("top", "bottom", "left", "right"))
+            sides = ", ".join(
+                f"{path['band_max'][side] * scale:.0f} / {path['band_mean'][side] * scale:.0f}"
+                for side in ("top", "bottom", "left", "right")
+            )
             lines.append(
                 f"| {row['scene']} | {path['path']} | {sides} | {path['crop'] * scale:.0f} | {path['outside_input']:.1%} | "
                 f"{path['outside_views']:.1%} | {path['hidden_in_input']:.1%} |"
@@ -204,7 +223,13 @@ def main(options: BenchmarkInpainting) -> None:
             row["coverage"] = [asdict(path) for path in path_coverage(scene, synthesis, options.coverage_width)]
             logger.info("%s: path coverage in %.0f s", scene.name, time.perf_counter() - started)
         rows.append(row)
-    report = {"hardware": hardware(), "commit": commit(), "date": time.strftime("%Y-%m-%d"), "options": str(options), "rows": rows}
+    report = {
+        "hardware": hardware(),
+        "commit": commit(),
+        "date": time.strftime("%Y-%m-%d"),
+        "options": str(options),
+        "rows": rows,
+    }
     report["means"] = summary(rows)
     print(f"\nHardware: {report['hardware']}; commit {report['commit']}; {report['date']}\n")
     print(markdown(report["means"], options.band, options.timing_width))

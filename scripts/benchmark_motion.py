@@ -14,14 +14,13 @@ import json
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import List
 
 import tyro
+
 from evaluation import evaluate
 from evaluation.benchmark import synthetic_scene
 from evaluation.provenance import commit, hardware
 from evaluation.variants import VARIANTS, trainer_config
-
 from mom_nerfstudio.log import setup_logging
 from mom_nerfstudio.synthesis.runner import SceneSynthesis
 
@@ -30,9 +29,9 @@ from mom_nerfstudio.synthesis.runner import SceneSynthesis
 class MotionBenchmark:
     """Measure the motion stages of variants against the truth, without training."""
 
-    seeds: List[int] = field(default_factory=lambda: [0, 1, 2])
+    seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
     """Seeds of the procedural landscapes."""
-    variants: List[str] = field(default_factory=lambda: ["mom4d", "true-depth", "constant-depth", "legacy", "per-view"])
+    variants: list[str] = field(default_factory=lambda: ["mom4d", "true-depth", "constant-depth", "legacy", "per-view"])
     """Variants whose synthesis options are measured (their training options are not used)."""
     output: Path = Path("outputs/benchmark_motion")
     """Scenes, caches and results.json."""

@@ -13,11 +13,11 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import List, Optional
+from typing import Optional
 
 import tyro
-from evaluation.provenance import commit, hardware
 
+from evaluation.provenance import commit, hardware
 from mom_nerfstudio.log import setup_logging
 from mom_nerfstudio.synthesis.config import SynthesisConfig
 from mom_nerfstudio.synthesis.runner import SceneSynthesis
@@ -29,7 +29,7 @@ STAGES = ("load", "depth", "views", "motion3d", "dataset")
 class BenchmarkSynthesis:
     """Time the synthesis stages on some photos."""
 
-    photos: tyro.conf.Positional[List[Path]]
+    photos: tyro.conf.Positional[list[Path]]
     output: Optional[Path] = None
     """Where to write the results as JSON."""
     synthesis: SynthesisConfig = field(default_factory=SynthesisConfig)
@@ -59,7 +59,11 @@ def time_photo(photo: Path, options: SynthesisConfig) -> dict:
 
 def markdown(rows: list[dict]) -> str:
     """The results as a Markdown table."""
-    header = "| photo | size | images | " + " | ".join(f"{stage} (s)" for stage in STAGES) + " | total (s) | 3D-MOM inconsistency before -> after (px/frame) |"
+    header = (
+        "| photo | size | images | "
+        + " | ".join(f"{stage} (s)" for stage in STAGES)
+        + " | total (s) | 3D-MOM inconsistency before -> after (px/frame) |"
+    )
     lines = [header, "|" + "---|" * (len(STAGES) + 5)]
     for row in rows:
         stages = " | ".join(f"{row[stage]:.1f}" for stage in STAGES)

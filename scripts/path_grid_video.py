@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, List
+from typing import Annotated
 
 import cv2
 import numpy as np
@@ -23,7 +23,7 @@ from mom_nerfstudio.synthesis.previews import contact_sheet, write_video
 class PathGridVideo:
     """Tile rendered camera paths into one video."""
 
-    folders: tyro.conf.Positional[List[Path]]
+    folders: tyro.conf.Positional[list[Path]]
     output: Annotated[Path, tyro.conf.arg(aliases=["-o"])] = Path("paths.mp4")
     tile_width: int = 512
     """Width of each tile in pixels."""

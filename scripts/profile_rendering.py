@@ -12,16 +12,17 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, List, Optional, Tuple
+from typing import Any, Optional
 
 import torch
 import tyro
-from evaluation.rendering import frames_per_second, resized, with_time
 from nerfstudio.utils.eval_utils import eval_setup
 
 import mom_nerfstudio.model as model_module
+from evaluation.rendering import frames_per_second, resized, with_time
 
 PARTS = ("pose copy", "rasterise copy", "blend copies")
 
@@ -32,7 +33,7 @@ class RenderProfile:
 
     load_config: Path
     """config.yml of the trained run."""
-    sizes: List[Tuple[int, int]] = field(default_factory=lambda: [(1024, 576), (1920, 1080)])
+    sizes: list[tuple[int, int]] = field(default_factory=lambda: [(1024, 576), (1920, 1080)])
     """Width and height of the frames to time."""
     profiled_frames: int = 20
     """Frames rendered under the profiler (at the first size)."""

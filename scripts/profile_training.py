@@ -17,10 +17,10 @@ from typing import Optional
 import numpy as np
 import torch
 import tyro
-from evaluation.runs import configure, train
-from evaluation.variants import mom4d_with_stages
 from nerfstudio.engine.callbacks import TrainingCallback, TrainingCallbackLocation
 
+from evaluation.runs import configure, train
+from evaluation.variants import mom4d_with_stages
 from mom_nerfstudio.log import setup_logging
 
 
@@ -118,8 +118,12 @@ def main(profile: Profile) -> None:
     static = settled & (steps < profile.static_steps)
     dynamic = (steps >= profile.static_steps + 10) & (steps < total_steps - profile.profile_steps)
     print(f"setup (synthesis or its cache, image loading): {run.clock.setup:.1f} s")
-    print(f"static stage: {static.sum()} iterations, mean {times[static].mean():.1f} ms, median {np.median(times[static]):.1f} ms")
-    print(f"dynamic stage: {dynamic.sum()} iterations, mean {times[dynamic].mean():.1f} ms, median {np.median(times[dynamic]):.1f} ms")
+    print(
+        f"static stage: {static.sum()} iterations, mean {times[static].mean():.1f} ms, median {np.median(times[static]):.1f} ms"
+    )
+    print(
+        f"dynamic stage: {dynamic.sum()} iterations, mean {times[dynamic].mean():.1f} ms, median {np.median(times[dynamic]):.1f} ms"
+    )
     print(f"Gaussians at the end: {run.num_gaussians:,}; peak GPU memory {run.peak_gpu_bytes / 2**30:.1f} GiB")
     averages = window.profiler.key_averages()
     print(averages.table(sort_by="self_cuda_time_total", row_limit=25))

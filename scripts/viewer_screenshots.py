@@ -35,9 +35,10 @@ import tempfile
 import threading
 import time
 import urllib.request
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, Optional
+from typing import Any, Optional
 
 import cv2
 import numpy as np
@@ -191,7 +192,13 @@ def headless_chromium(executable: Path, window_size: tuple[int, int], timeout: f
     profile = Path(tempfile.mkdtemp(prefix="mom4d-chromium-"))
     width, height = window_size
     process = subprocess.Popen(
-        [str(executable), *CHROMIUM_FLAGS, f"--user-data-dir={profile}", f"--window-size={width},{height}", "about:blank"],
+        [
+            str(executable),
+            *CHROMIUM_FLAGS,
+            f"--user-data-dir={profile}",
+            f"--window-size={width},{height}",
+            "about:blank",
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -204,7 +211,9 @@ def headless_chromium(executable: Path, window_size: tuple[int, int], timeout: f
             target = next(target for target in json.load(response) if target["type"] == "page")
         with connect(target["webSocketDebuggerUrl"], max_size=None, open_timeout=timeout) as socket:
             page = DevToolsPage(socket, timeout)
-            page.call("Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=1, mobile=False)
+            page.call(
+                "Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=1, mobile=False
+            )
             yield page
     finally:
         process.terminate()
@@ -377,7 +386,9 @@ def wait_for_default_view(viewer: Viewer, probe: RenderProbe, browser: DevToolsP
                 return render
         return None
 
-    wait_until(lambda: settled_render() is not None, timeout, "the viewer to render its default view at full resolution")
+    wait_until(
+        lambda: settled_render() is not None, timeout, "the viewer to render its default view at full resolution"
+    )
     render = settled_render()
     assert render is not None
     previous = take_screenshot(browser)
@@ -392,7 +403,9 @@ def wait_for_default_view(viewer: Viewer, probe: RenderProbe, browser: DevToolsP
         previous = current
 
 
-def background_share(screenshot: np.ndarray, mask: np.ndarray, background: np.ndarray, tolerance: float = 12.0) -> float:
+def background_share(
+    screenshot: np.ndarray, mask: np.ndarray, background: np.ndarray, tolerance: float = 12.0
+) -> float:
     """Share of the page's scene pixels that show something other than the render's empty background colour."""
     distance = np.abs(screenshot.astype(np.float32) - 255.0 * background[None, None, :]).max(axis=-1)
     return float((distance[mask] > tolerance).mean())
@@ -439,7 +452,9 @@ def run(check: ViewerScreenshots) -> dict:
     summary = {
         "default_view": {
             "render_coverage": default_view.render.coverage,
-            "canvas_showing_more_than_background": background_share(default_view.screenshot, mask, default_view.render.background),
+            "canvas_showing_more_than_background": background_share(
+                default_view.screenshot, mask, default_view.render.background
+            ),
             "camera_position": default_view.render.position.tolist(),
         },
         "times": list(check.times),

@@ -1,9 +1,9 @@
 """Shared fixtures: a tiny synthetic landscape photo with its labelme motion annotation, and small options."""
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import cv2
 import numpy as np

@@ -24,9 +24,11 @@ def seed_metadata(num_frames: int = 8) -> dict:
     moving = (cols < width / 2).float().reshape(-1)
     velocity = torch.zeros_like(xyz)
     velocity[moving > 0, 2] = 0.05
-    rgb = torch.stack(
-        [cols / width * 255, rows / height * 255, torch.full_like(cols, 128.0)], dim=-1
-    ).reshape(-1, 3).to(torch.uint8)
+    rgb = (
+        torch.stack([cols / width * 255, rows / height * 255, torch.full_like(cols, 128.0)], dim=-1)
+        .reshape(-1, 3)
+        .to(torch.uint8)
+    )
     return {
         "points3D_xyz": xyz,
         "points3D_rgb": rgb,
@@ -49,8 +51,14 @@ def tiny_model(metadata: dict | None = None, **config_overrides) -> Mom4dModel:
     """A Mom4dModel on the synthetic seeds, in eval mode."""
     metadata = metadata or seed_metadata()
     config = Mom4dModelConfig(
-        sh_degree=0, grid_spatial_resolution=8, grid_time_resolution=8, grid_components=4, deformation_width=8,
-        background_color="black", num_downscales=0, **config_overrides,
+        sh_degree=0,
+        grid_spatial_resolution=8,
+        grid_time_resolution=8,
+        grid_components=4,
+        deformation_width=8,
+        background_color="black",
+        num_downscales=0,
+        **config_overrides,
     )
     model = Mom4dModel(
         config=config,
@@ -69,7 +77,12 @@ def input_camera(time: float | None = 0.0) -> Cameras:
     camera_to_world = torch.tensor([[[1.0, 0.0, 0.0, 0.0], [0.0, 0.0, -1.0, 0.0], [0.0, 1.0, 0.0, 0.0]]])
     return Cameras(
         camera_to_worlds=camera_to_world,
-        fx=FOCAL, fy=FOCAL, cx=width / 2, cy=height / 2, width=width, height=height,
+        fx=FOCAL,
+        fy=FOCAL,
+        cx=width / 2,
+        cy=height / 2,
+        width=width,
+        height=height,
         camera_type=CameraType.PERSPECTIVE,
         times=None if time is None else torch.tensor([[time]]),
     )

@@ -9,6 +9,7 @@ the training shows up here, in CI, before any GPU run.
 from __future__ import annotations
 
 import pytest
+
 from evaluation import evaluate
 from evaluation.benchmark import synthetic_scene
 from evaluation.runs import configure, train
@@ -23,7 +24,11 @@ def measured(tmp_path_factory: pytest.TempPathFactory) -> dict[str, float]:
     scene = synthetic_scene(0, folder / "scenes", "cpu")
     assert scene.synthesis_options(MOM4D) == {}  # only what a user gives: the photo and its annotation
     config = configure(
-        trainer_config(MOM4D, "cpu"), data=scene.photo, output_dir=folder / "runs", name=scene.name, device="cpu",
+        trainer_config(MOM4D, "cpu"),
+        data=scene.photo,
+        output_dir=folder / "runs",
+        name=scene.name,
+        device="cpu",
         **{"pipeline.datamanager.dataparser.cache_dir": folder / "cache"},
     )
     run = train(MOM4D.name, config)

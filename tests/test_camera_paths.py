@@ -9,10 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-import yaml
-from dataparsers.dataset_format import InputCamera, SynthesizedDataset
 from nerfstudio.cameras.camera_paths import get_path_from_json
 
+from dataparsers.dataset_format import InputCamera, SynthesizedDataset
 from dataparsers.mom4d_dataparser import Mom4dDataParserConfig
 from mom_nerfstudio.camera_paths import (
     EYE_HEIGHT_METRES,
@@ -37,7 +36,9 @@ LOOP_FRAMES = 30  # divides the native lengths (60 and 90 frames)
 def yawed_pose(degrees: float, position: tuple[float, float, float]) -> np.ndarray:
     """An OpenGL camera-to-world looking along world +y (z up), turned by `degrees` about the vertical."""
     angle = math.radians(degrees)
-    turn = np.array([[math.cos(angle), -math.sin(angle), 0.0], [math.sin(angle), math.cos(angle), 0.0], [0.0, 0.0, 1.0]])
+    turn = np.array(
+        [[math.cos(angle), -math.sin(angle), 0.0], [math.sin(angle), math.cos(angle), 0.0], [0.0, 0.0, 1.0]]
+    )
     level = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
     pose = np.eye(4)
     pose[:3, :3] = turn @ level
@@ -57,7 +58,12 @@ def dataset() -> SynthesizedDataset:
         {"view": "input", "frame": 1, "transform_matrix": INPUT_POSE.tolist(), "time": 0.5},
     ]
     transforms = {
-        "w": WIDTH, "h": HEIGHT, "fl_x": FOCAL, "fl_y": FOCAL, "cx": WIDTH / 2, "cy": HEIGHT / 2,
+        "w": WIDTH,
+        "h": HEIGHT,
+        "fl_x": FOCAL,
+        "fl_y": FOCAL,
+        "cx": WIDTH / 2,
+        "cy": HEIGHT / 2,
         "frames": frames,
         "mom4d": {"num_frames": LOOP_FRAMES, "input_view": "input"},
     }
@@ -167,7 +173,9 @@ def test_circle_amplitudes_and_two_turns(dataset: SynthesizedDataset) -> None:
 def test_rotation_is_the_input_cameras(dataset: SynthesizedDataset) -> None:
     for name in ("up_down", "side", "zoom_in", "circle"):
         matrices = poses(path_of(name, dataset))
-        np.testing.assert_allclose(matrices[:, :3, :3], np.broadcast_to(INPUT_POSE[:3, :3], (len(matrices), 3, 3)), atol=1e-12)
+        np.testing.assert_allclose(
+            matrices[:, :3, :3], np.broadcast_to(INPUT_POSE[:3, :3], (len(matrices), 3, 3)), atol=1e-12
+        )
         np.testing.assert_allclose(matrices[:, 3], np.broadcast_to([0.0, 0.0, 0.0, 1.0], (len(matrices), 4)))
 
 

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING
 import cv2
 import pytest
 
+from mom_nerfstudio.command_line import parse_command_line
 from mom_nerfstudio.errors import Mom4dInputError
 from mom_nerfstudio.synthesis import cli as cli_module
-from mom_nerfstudio.command_line import parse_command_line
 from mom_nerfstudio.synthesis.cli import PREVIEW_NAMES, SynthesizeCommand, entrypoint, main
 
 if TYPE_CHECKING:
@@ -100,9 +100,7 @@ def test_overwrite_replaces_the_previews(synthesized: SynthesizeCommand) -> None
     (output / "summary.json").write_text("stale")
     stale_frame = output / "dataset" / "images" / "stale.png"
     stale_frame.write_bytes(b"")
-    command = SynthesizeCommand(
-        image=synthesized.image, output=output, overwrite=True, synthesis=synthesized.synthesis
-    )
+    command = SynthesizeCommand(image=synthesized.image, output=output, overwrite=True, synthesis=synthesized.synthesis)
     main(command)
     assert json.loads((output / "summary.json").read_text())["image"] == str(synthesized.image)
     assert not stale_frame.exists()

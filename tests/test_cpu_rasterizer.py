@@ -74,7 +74,11 @@ def test_antialiased_mode_scales_opacity_by_the_blur_compensation():
     width, height = 32, 24
     viewmats, intrinsics = camera(width, height)
     _, alpha, _ = rasterize_gaussians_torch(
-        *on_axis_gaussians([4.0], [0.1], [0.8], [[1.0, 1.0, 1.0]]), viewmats, intrinsics, width, height,
+        *on_axis_gaussians([4.0], [0.1], [0.8], [[1.0, 1.0, 1.0]]),
+        viewmats,
+        intrinsics,
+        width,
+        height,
         rasterize_mode="antialiased",
     )
     variance = (FOCAL * 0.1 / 4.0) ** 2
@@ -124,9 +128,7 @@ def test_gaussians_at_the_near_plane_or_within_radius_clip_are_culled():
     _, alpha, info = rasterize_gaussians_torch(*small, viewmats, intrinsics, width, height)
     radius = info["radii"][0, 0].item()
     assert radius > 0 and alpha.sum() > 0
-    _, alpha, info = rasterize_gaussians_torch(
-        *small, viewmats, intrinsics, width, height, radius_clip=float(radius)
-    )
+    _, alpha, info = rasterize_gaussians_torch(*small, viewmats, intrinsics, width, height, radius_clip=float(radius))
     assert info["radii"].sum() == 0 and alpha.sum() == 0
 
 
@@ -147,9 +149,7 @@ def test_backgrounds_depth_modes_and_several_cameras():
     torch.testing.assert_close(centre[:, :3], 0.6 * torch.tensor([1.0, 0.0, 0.0]) + 0.4 * backgrounds)
     torch.testing.assert_close(centre[:, 3], torch.tensor([3.0, 3.0]))  # expected depth
 
-    accumulated, _, _ = rasterize_gaussians_torch(
-        *gaussians, viewmats, intrinsics, width, height, render_mode="D"
-    )
+    accumulated, _, _ = rasterize_gaussians_torch(*gaussians, viewmats, intrinsics, width, height, render_mode="D")
     assert accumulated.shape == (2, height, width, 1)
     assert accumulated[0, height // 2, width // 2, 0].item() == pytest.approx(0.6 * 3.0)
 
@@ -182,10 +182,9 @@ def composite_pixel_by_pixel(info: dict, colors: torch.Tensor, width: int, heigh
             transmittance = 1.0
             for g in order:
                 (x, y), (a, b, c), radius = means2d[g], conics[g], radii[g]
-                in_tile_range = (
-                    math.floor((x - radius) / tile) <= col // tile < math.ceil((x + radius) / tile)
-                    and math.floor((y - radius) / tile) <= row // tile < math.ceil((y + radius) / tile)
-                )
+                in_tile_range = math.floor((x - radius) / tile) <= col // tile < math.ceil(
+                    (x + radius) / tile
+                ) and math.floor((y - radius) / tile) <= row // tile < math.ceil((y + radius) / tile)
                 if radius <= 0 or not in_tile_range:
                     continue
                 dx, dy = x - (col + 0.5), y - (row + 0.5)
@@ -211,8 +210,17 @@ def test_gradients_match_finite_differences():
 
     def render(means, quats, log_scales, opacities, colors, backgrounds):
         image, alpha, _ = rasterize_gaussians_torch(
-            means, quats, log_scales.exp(), opacities, colors, viewmats, intrinsics, width, height,
-            backgrounds=backgrounds, render_mode="RGB+ED",
+            means,
+            quats,
+            log_scales.exp(),
+            opacities,
+            colors,
+            viewmats,
+            intrinsics,
+            width,
+            height,
+            backgrounds=backgrounds,
+            render_mode="RGB+ED",
         )
         return image, alpha
 
@@ -223,8 +231,11 @@ def test_gradients_match_finite_differences_where_pixels_stop():
     width, height = 16, 16
     viewmats, intrinsics = camera(width, height, torch.float64)
     means, quats, scales, opacities, colors = on_axis_gaussians(
-        [2.0, 2.5, 3.0, 3.5], [0.4, 0.5, 0.6, 0.7], [0.95, 0.94, 0.93, 0.92],
-        [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [1.0, 1.0, 0.0]], dtype=torch.float64,
+        [2.0, 2.5, 3.0, 3.5],
+        [0.4, 0.5, 0.6, 0.7],
+        [0.95, 0.94, 0.93, 0.92],
+        [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [1.0, 1.0, 0.0]],
+        dtype=torch.float64,
     )
     means[:, 0] = torch.tensor([0.03, -0.05, 0.02, 0.06], dtype=torch.float64)
     inputs = [t.clone().requires_grad_() for t in (means, opacities, colors)]
@@ -249,7 +260,15 @@ def test_spherical_harmonics_gradients_match_finite_differences():
 
     def render(coefficients):
         image, _, _ = rasterize_gaussians_torch(
-            means, quats, log_scales.exp(), opacities, coefficients, viewmats, intrinsics, width, height,
+            means,
+            quats,
+            log_scales.exp(),
+            opacities,
+            coefficients,
+            viewmats,
+            intrinsics,
+            width,
+            height,
             sh_degree=1,
         )
         return image
@@ -265,7 +284,15 @@ def test_a_tiny_memory_budget_gives_the_same_image_and_gradients():
     for chunk_elements in (1 << 20, 3 * 256):
         means, quats, log_scales, opacities, colors = (t.clone().requires_grad_() for t in scene)
         render, alpha, _ = rasterize_gaussians_torch(
-            means, quats, log_scales.exp(), opacities, colors, viewmats, intrinsics, width, height,
+            means,
+            quats,
+            log_scales.exp(),
+            opacities,
+            colors,
+            viewmats,
+            intrinsics,
+            width,
+            height,
             chunk_elements=chunk_elements,
         )
         (render.square().sum() + alpha.sum()).backward()
@@ -317,8 +344,17 @@ def test_info_feeds_gsplat_default_strategy(absgrad: bool):
 
     for step in (1, 2):
         render, alpha, info = rasterization(
-            params["means"], params["quats"], params["scales"].exp(), torch.sigmoid(params["opacities"]),
-            params["colors"], viewmats, intrinsics, width, height, packed=False, absgrad=absgrad,
+            params["means"],
+            params["quats"],
+            params["scales"].exp(),
+            torch.sigmoid(params["opacities"]),
+            params["colors"],
+            viewmats,
+            intrinsics,
+            width,
+            height,
+            packed=False,
+            absgrad=absgrad,
         )
         strategy.step_pre_backward(params, optimizers, state, step, info)
         (render - 0.5).abs().mean().backward()
@@ -380,7 +416,8 @@ def test_dispatcher_has_gsplats_signature_and_routes_every_argument():
     del options["chunk_elements"]  # the PyTorch rasteriser's own memory budget, not a gsplat option
     assert options == {name: ours[name].default for name in options}
     tensors = [
-        name for name, p in inspect.signature(rasterize_gaussians_torch).parameters.items()
+        name
+        for name, p in inspect.signature(rasterize_gaussians_torch).parameters.items()
         if p.kind is not inspect.Parameter.VAR_KEYWORD
     ]
     # Every argument of gsplat's reaches the PyTorch rasteriser, or is one the dispatcher handles itself.

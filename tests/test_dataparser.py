@@ -15,7 +15,6 @@ from dataparsers.mom4d_dataparser import (
     Mom4dDataParserConfig,
     mom4d_dataparser,
 )
-
 from mom_nerfstudio.errors import Mom4dInputError
 from mom_nerfstudio.synthesis.runner import synthesize
 
@@ -130,7 +129,9 @@ def test_val_split_with_every_view(parser: Mom4dDataParser) -> None:
         parser.config.eval_views = "input"
 
 
-def test_a_photo_not_synthesised_yet_is_explained(landscape: TinyLandscape, landscape_photo: Path, tmp_path: Path) -> None:
+def test_a_photo_not_synthesised_yet_is_explained(
+    landscape: TinyLandscape, landscape_photo: Path, tmp_path: Path
+) -> None:
     parser = parser_config(landscape, landscape_photo, tmp_path / "cache").setup()
     with pytest.raises(Mom4dInputError, match="has not been synthesised with these options yet.*mom4d-synthesize"):
         parser.get_dataparser_outputs("train")
@@ -144,7 +145,9 @@ def test_a_named_dataset_is_read_as_it_is(parser: Mom4dDataParser, landscape: Ti
     assert len(outputs.image_filenames) == NUM_IMAGES
 
 
-def test_a_folder_that_is_no_dataset_is_explained(landscape: TinyLandscape, landscape_photo: Path, tmp_path: Path) -> None:
+def test_a_folder_that_is_no_dataset_is_explained(
+    landscape: TinyLandscape, landscape_photo: Path, tmp_path: Path
+) -> None:
     config = parser_config(landscape, landscape_photo, tmp_path / "cache", dataset=tmp_path)
     with pytest.raises(Mom4dInputError, match="holds no transforms.json: it is not a mom4d dataset"):
         config.setup().get_dataparser_outputs("train")

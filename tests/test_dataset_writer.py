@@ -130,8 +130,12 @@ def test_ply_header_and_vertices(written: tuple[Path, dict]) -> None:
     lines = header.decode("ascii").splitlines()
     assert lines[:3] == ["ply", "format binary_little_endian 1.0", "element vertex 3"]
     assert lines[3:] == [
-        "property float x", "property float y", "property float z",
-        "property uchar red", "property uchar green", "property uchar blue",
+        "property float x",
+        "property float y",
+        "property float z",
+        "property uchar red",
+        "property uchar green",
+        "property uchar blue",
     ]
     vertex = np.dtype([("x", "<f4"), ("y", "<f4"), ("z", "<f4"), ("red", "u1"), ("green", "u1"), ("blue", "u1")])
     assert len(body) == 3 * vertex.itemsize

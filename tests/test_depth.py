@@ -5,8 +5,8 @@ import logging
 import cv2
 import numpy as np
 import pytest
-from evaluation.detection_metrics import depth_abs_rel, texture_copy
 
+from evaluation.detection_metrics import depth_abs_rel, texture_copy
 from mom_nerfstudio.errors import Mom4dInputError
 from mom_nerfstudio.synthesis.depth import (
     SKY_DEPTH,

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+
 from evaluation.detection_metrics import (
     depth_abs_rel,
     false_positive_share,
@@ -9,7 +10,6 @@ from evaluation.detection_metrics import (
     mask_iou,
     texture_copy,
 )
-
 from mom_nerfstudio.synthesis.depth.convention import SKY_DEPTH
 
 

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+
 from evaluation import detectors
 from evaluation.detectors import DETECTORS, Detector, Truth, measure_detector, register
 

@@ -104,11 +104,17 @@ def test_mid_loop_writes_moving_gaussians_once_per_render(tmp_path: Path, t: flo
     opacities = 1.0 / (1.0 + np.exp(-vertices["opacity"]))
     static_count, moving_count = (~moving).sum(), moving.sum()
     expected_opacities = np.concatenate(
-        [np.full(static_count, SEED_OPACITY), np.full(moving_count, SEED_OPACITY * (1 - t)), np.full(moving_count, SEED_OPACITY * t)]
+        [
+            np.full(static_count, SEED_OPACITY),
+            np.full(moving_count, SEED_OPACITY * (1 - t)),
+            np.full(moving_count, SEED_OPACITY * t),
+        ]
     )
     np.testing.assert_allclose(opacities, expected_opacities, atol=1e-5)
     # Colours and shapes travel with their copies.
-    np.testing.assert_allclose(vertices["f_dc_0"][-moving.sum() :], vertices["f_dc_0"][-2 * moving.sum() : -moving.sum()])
+    np.testing.assert_allclose(
+        vertices["f_dc_0"][-moving.sum() :], vertices["f_dc_0"][-2 * moving.sum() : -moving.sum()]
+    )
 
 
 def test_learned_residual_deformation_is_exported(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ import math
 
 import cv2
 import numpy as np
+
 from evaluation.fill_metrics import fill_quality
 
 

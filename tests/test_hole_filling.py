@@ -1,6 +1,8 @@
 """Tests of the hole-filling benchmark's pieces: the fillers it compares, and what a test path shows beyond the photo."""
 
 import numpy as np
+
+from dataparsers.dataset_format import opengl_camera_to_world
 from evaluation.hole_filling import (
     available_fillers,
     crop_to_exclude,
@@ -8,8 +10,6 @@ from evaluation.hole_filling import (
     frame_coverage,
     near_band,
 )
-
-from dataparsers.dataset_format import opengl_camera_to_world
 from mom_nerfstudio.synthesis.cameras import intrinsics_from_fov, look_around_pose
 
 WIDTH, HEIGHT, FOV = 64, 48, 60.0
@@ -48,7 +48,9 @@ def test_a_view_turned_right_covers_the_band_and_an_occluder_hides_what_is_behin
     occluded = wall.copy()
     occluded[16:32, 16:32] = 1.0  # the photo saw something nearer there: the wall behind it was hidden
     turned_right = opengl_camera_to_world(look_around_pose(20.0, 0.0).numpy())
-    coverage = frame_coverage(wall, moved((0.2, 0.0, 0.0)), INTRINSICS, INPUT_POSE, occluded, [INPUT_POSE, turned_right])
+    coverage = frame_coverage(
+        wall, moved((0.2, 0.0, 0.0)), INTRINSICS, INPUT_POSE, occluded, [INPUT_POSE, turned_right]
+    )
     assert coverage.outside_input.any() and not coverage.outside_views.any()
     hidden_rows, hidden_columns = np.nonzero(coverage.hidden_in_input)
     assert 0 < len(hidden_rows) <= 16 * 16

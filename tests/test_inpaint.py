@@ -6,8 +6,8 @@ import typing
 import cv2
 import numpy as np
 import pytest
-from evaluation.fill_metrics import fill_quality
 
+from evaluation.fill_metrics import fill_quality
 from mom_nerfstudio.synthesis.config import SynthesisConfig
 from mom_nerfstudio.synthesis.inpaint import INPAINT_METHODS, fill_holes
 from mom_nerfstudio.synthesis.reflect_fill import mirror_fill, push_pull_fill
@@ -164,7 +164,10 @@ def border_band(height: int, width: int, columns: int) -> np.ndarray:
 def test_reflect_keeps_the_texture_that_telea_smears() -> None:
     image = textured_image(192, 256)
     holes = border_band(192, 256, 64)
-    quality = {method: fill_quality(fill_holes(punch(image, holes), holes, method)[0], image, holes) for method in ("reflect", "telea")}
+    quality = {
+        method: fill_quality(fill_holes(punch(image, holes), holes, method)[0], image, holes)
+        for method in ("reflect", "telea")
+    }
     # Telea leaves a smooth smear: a small fraction of the real detail, streaked along the rows.
     assert quality["telea"]["detail_ratio"] < 0.2
     assert quality["reflect"]["detail_ratio"] > max(0.4, 5.0 * quality["telea"]["detail_ratio"])

@@ -182,7 +182,11 @@ def fail(*args, **kwargs):
 
 
 def test_the_learned_depth_stage_is_cached_under_its_model(
-    landscape: TinyLandscape, landscape_photo: Path, tmp_path: Path, models: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+    landscape: TinyLandscape,
+    landscape_photo: Path,
+    tmp_path: Path,
+    models: dict[str, Path],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     config = landscape.config(tmp_path / "cache", depth="depth-anything", depth_model=str(models["depth-anything"]))
     first = SceneSynthesis(landscape_photo, config)
@@ -194,7 +198,9 @@ def test_the_learned_depth_stage_is_cached_under_its_model(
     monkeypatch.setattr(synthesis_module, "estimate_depth", fail)
     np.testing.assert_array_equal(again.depth, depth)
 
-    other_model = landscape.config(tmp_path / "cache", depth="depth-anything", depth_model=str(models["depth-anything-metric"]))
+    other_model = landscape.config(
+        tmp_path / "cache", depth="depth-anything", depth_model=str(models["depth-anything-metric"])
+    )
     assert SceneSynthesis(landscape_photo, other_model).depth_key != first.depth_key
     prior = landscape.config(tmp_path / "cache")
     assert SceneSynthesis(landscape_photo, prior).depth_key != first.depth_key
@@ -210,7 +216,11 @@ def test_a_missing_depth_model_stops_the_synthesis_before_any_stage(
 
 
 def test_a_cached_dataset_needs_no_depth_model(
-    landscape: TinyLandscape, landscape_photo: Path, tmp_path: Path, models: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+    landscape: TinyLandscape,
+    landscape_photo: Path,
+    tmp_path: Path,
+    models: dict[str, Path],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     config = landscape.config(tmp_path / "cache", depth="zoedepth", depth_model=str(models["zoedepth"]), num_frames=2)
     built = SceneSynthesis(landscape_photo, config).dataset()
@@ -230,4 +240,4 @@ def test_both_commands_accept_the_depth_options() -> None:
 
 def test_an_unknown_depth_method_is_refused(landscape: TinyLandscape, landscape_photo: Path, tmp_path: Path) -> None:
     with pytest.raises(Mom4dInputError, match="zoedepth, depth-anything, marigold"):
-        SceneSynthesis(landscape_photo, landscape.config(tmp_path / "cache", depth="midas")).depth
+        _ = SceneSynthesis(landscape_photo, landscape.config(tmp_path / "cache", depth="midas")).depth

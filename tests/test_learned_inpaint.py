@@ -139,7 +139,9 @@ class Wall:
         ys, xs = np.mgrid[0:height, 0:width] + 0.5
         depth = np.full((height, width), 4.0, np.float32)
         self.points = lift_pixels(np.ones((height, width), bool), depth, self.intrinsics, torch.eye(4))
-        self.rgb = torch.from_numpy(np.stack([xs / width, ys / height, np.full_like(xs, 0.5)], -1).reshape(-1, 3)).float()
+        self.rgb = torch.from_numpy(
+            np.stack([xs / width, ys / height, np.full_like(xs, 0.5)], -1).reshape(-1, 3)
+        ).float()
         self.world_to_cameras = torch.stack([torch.linalg.inv(self._turned(yaw)) for yaw in (0.0, 12.0, 24.0, 12.0)])
 
     @staticmethod
@@ -170,7 +172,9 @@ def test_growth_invents_each_region_once_and_later_views_reuse_it() -> None:
     assert set(invented.view.tolist()) == {1, 2} and len(invented) == sum(painted.values())
     # Every view is now covered, and the second turn shows the first turn's content where both look.
     for index in range(4):
-        shown = complete_with_invented(wall.seen(index), invented, wall.world_to_cameras[index], wall.intrinsics, COVERAGE)
+        shown = complete_with_invented(
+            wall.seen(index), invented, wall.world_to_cameras[index], wall.intrinsics, COVERAGE
+        )
         assert (shown.coverage >= COVERAGE).all()
     second = complete_with_invented(wall.seen(2), invented, wall.world_to_cameras[2], wall.intrinsics, COVERAGE)
     colours = np.round(second.rgb[..., 0].numpy(), 2)
@@ -250,7 +254,9 @@ def test_the_photos_view_stays_the_photo(grown: SceneSynthesis, landscape: TinyL
     assert (read_grey(folder / "confidence" / "r0o0_t000.png") == OBSERVED_LEVEL).all()
 
 
-def test_invented_points_join_the_datasets_cloud_as_static_points(grown: SceneSynthesis, landscape: TinyLandscape) -> None:
+def test_invented_points_join_the_datasets_cloud_as_static_points(
+    grown: SceneSynthesis, landscape: TinyLandscape
+) -> None:
     with np.load(grown.dataset().folder / "points.npz") as points:
         xyz, rgb, velocity, moving = points["xyz"], points["rgb"], points["velocity"], points["moving"]
     num_pixels = landscape.width * landscape.height
@@ -283,8 +289,16 @@ def test_growth_is_cached_apart_from_the_motion(
     assert static.models_to_load() == []  # the growth is cached: no weights needed
     assert len(static.invented) == len(grown.invented)
     assert static.views_key != grown.views_key
-    for change in ({"inpaint_prompt": "a snowy valley"}, {"inpaint_seed": 1}, {"inpaint_steps": 3}, {"yaw_degrees": 15.0}):
-        assert SceneSynthesis(grown.image_path, sd_config(landscape, cache_dir, sd_model, **change)).growth_key != grown.growth_key
+    for change in (
+        {"inpaint_prompt": "a snowy valley"},
+        {"inpaint_seed": 1},
+        {"inpaint_steps": 3},
+        {"yaw_degrees": 15.0},
+    ):
+        assert (
+            SceneSynthesis(grown.image_path, sd_config(landscape, cache_dir, sd_model, **change)).growth_key
+            != grown.growth_key
+        )
 
 
 def test_a_missing_inpainting_model_stops_the_synthesis_before_any_stage(
@@ -302,11 +316,25 @@ def test_zero_inpainting_steps_are_refused(landscape: TinyLandscape, landscape_p
 
 
 def test_both_commands_accept_the_inpainting_options() -> None:
-    arguments = ["--inpaint", "sd", "--inpaint-model", "/models/sd", "--inpaint-prompt", "a lake", "--inpaint-seed", "4"]
+    arguments = [
+        "--inpaint",
+        "sd",
+        "--inpaint-model",
+        "/models/sd",
+        "--inpaint-prompt",
+        "a lake",
+        "--inpaint-seed",
+        "4",
+    ]
     command = tyro.cli(SynthesizeCommand, args=["photo.jpg", *arguments])
     parser_config = tyro.cli(Mom4dDataParserConfig, args=["--data", "photo.jpg", *arguments])
     for config in (command.synthesis, parser_config):
-        assert (config.inpaint, config.inpaint_model, config.inpaint_prompt, config.inpaint_seed) == ("sd", "/models/sd", "a lake", 4)
+        assert (config.inpaint, config.inpaint_model, config.inpaint_prompt, config.inpaint_seed) == (
+            "sd",
+            "/models/sd",
+            "a lake",
+            4,
+        )
 
 
 def test_the_summary_records_the_inpainting_options(grown: SceneSynthesis) -> None:

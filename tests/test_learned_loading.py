@@ -103,7 +103,9 @@ def test_a_folder_without_a_model_is_refused(tmp_path: Path) -> None:
 
 
 def test_a_folder_of_another_model_is_refused(models: dict[str, Path]) -> None:
-    with pytest.raises(Mom4dInputError, match="is a depth_anything, not a ZoeDepth depth model.*Intel/zoedepth-nyu-kitti"):
+    with pytest.raises(
+        Mom4dInputError, match="is a depth_anything, not a ZoeDepth depth model.*Intel/zoedepth-nyu-kitti"
+    ):
         check_model(learned_depth_model("zoedepth", str(models["depth-anything"])))
     with pytest.raises(Mom4dInputError, match="is a StableDiffusionInpaintPipeline, not a Marigold depth pipeline"):
         check_model(learned_depth_model("marigold", str(models["sd"])))
@@ -116,12 +118,16 @@ def test_an_invalid_hub_id_is_refused() -> None:
         check_model(learned_depth_model("zoedepth", "not a model!"))
 
 
-def test_a_missing_library_is_named_with_its_install_command(monkeypatch: pytest.MonkeyPatch, models: dict[str, Path]) -> None:
+def test_a_missing_library_is_named_with_its_install_command(
+    monkeypatch: pytest.MonkeyPatch, models: dict[str, Path]
+) -> None:
     find_spec = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None if name == "transformers" else find_spec(name))
     with pytest.raises(Mom4dInputError, match=r"needs the Python package 'transformers'.*pip install 'mom4d\[depth\]'"):
         check_model(learned_depth_model("zoedepth", str(models["zoedepth"])))
-    with pytest.raises(Mom4dInputError, match=r"Stable Diffusion .* needs the Python package 'transformers'.*--inpaint telea"):
+    with pytest.raises(
+        Mom4dInputError, match=r"Stable Diffusion .* needs the Python package 'transformers'.*--inpaint telea"
+    ):
         check_model(diffusion_inpaint_model(str(models["sd"])))
 
 

@@ -67,8 +67,19 @@ def test_label_synonyms_are_normalised() -> None:
 
 def test_ade20k_labels_give_the_sky_and_water_classes() -> None:
     # Labels as nvidia/segformer-b0-finetuned-ade-512-512's config names them (a subset, with their indices).
-    ade = {2: "sky", 21: "water", 26: "sea", 48: "skyscraper", 60: "river", 104: "fountain", 109: "swimming pool",
-           113: "waterfall", 128: "lake", 140: "pier", 34: "rock"}
+    ade = {
+        2: "sky",
+        21: "water",
+        26: "sea",
+        48: "skyscraper",
+        60: "river",
+        104: "fountain",
+        109: "swimming pool",
+        113: "waterfall",
+        128: "lake",
+        140: "pier",
+        34: "rock",
+    }
     classes = SkyWaterClasses.from_labels(ade)
     assert classes.sky == (2,)
     assert classes.water == (21, 26, 60, 109, 113, 128)
@@ -210,7 +221,7 @@ def test_the_synthesis_animates_what_the_segmenter_finds_and_caches_it(landscape
     synthesis = SceneSynthesis(photo_path, config)
     assert synthesis.motion_input.source == "automatic (water)"
     assert synthesis.motion_input.mask.all()  # the segmenter says water everywhere; the heuristics would not
-    synthesis.depth  # the depth stage reads the same (cached) sky: none
+    assert synthesis.depth.shape == synthesis.motion_input.mask.shape  # the depth stage reads the same (cached) sky
     # Once cached, the model is not loaded any more: not even to find the motion again.
     release_models()
     again = SceneSynthesis(photo_path, config)

@@ -7,6 +7,7 @@ import math
 import cv2
 import numpy as np
 import pytest
+
 from evaluation.loop_metrics import (
     LEAKAGE_THRESHOLD,
     SEAM_TARGET,
@@ -37,9 +38,9 @@ def flowing(canvas: np.ndarray, shift: int) -> np.ndarray:
 def symmetric_loop(canvas: np.ndarray) -> np.ndarray:
     """A texture flowing right at 1 px/frame, looped as mom4d loops: frame t blends the texture moved t frames
     (weight 1 - t/N) with the texture moved t - N frames (weight t/N)."""
-    return np.stack([
-        (1 - t / FRAMES) * flowing(canvas, t) + (t / FRAMES) * flowing(canvas, t - FRAMES) for t in range(FRAMES)
-    ])
+    return np.stack(
+        [(1 - t / FRAMES) * flowing(canvas, t) + (t / FRAMES) * flowing(canvas, t - FRAMES) for t in range(FRAMES)]
+    )
 
 
 @pytest.fixture(scope="module")

@@ -159,7 +159,9 @@ def test_a_cloud_without_static_points_still_loops() -> None:
     points = unproject_depth_map(torch.full((HEIGHT, WIDTH), 3.0), INTRINSICS)
     velocity = torch.zeros_like(points)
     velocity[:, 1] = WATER_DEPTH / INTRINSICS.fy
-    view = LoopingView(moving_cloud(points, velocity, torch.ones(points.shape[0], dtype=torch.bool)), IDENTITY, INTRINSICS, NUM_FRAMES)
+    view = LoopingView(
+        moving_cloud(points, velocity, torch.ones(points.shape[0], dtype=torch.bool)), IDENTITY, INTRINSICS, NUM_FRAMES
+    )
     assert torch.equal(view.frame_at(0.0).features, view.frame_at(float(NUM_FRAMES)).features)
     assert torch.allclose(view.frame(0).features, texture(), atol=1e-5)
 

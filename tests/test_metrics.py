@@ -6,6 +6,12 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from pytorch_msssim import ssim as msssim_ssim
+from torchmetrics.functional.image import (
+    peak_signal_noise_ratio,
+    structural_similarity_index_measure,
+)
+
 from evaluation.metrics import (
     flow_endpoint_error,
     masked_metrics,
@@ -16,11 +22,6 @@ from evaluation.metrics import (
     video_flow,
 )
 from evaluation.piqe import analyse_piqe, piqe
-from pytorch_msssim import ssim as msssim_ssim
-from torchmetrics.functional.image import (
-    peak_signal_noise_ratio,
-    structural_similarity_index_measure,
-)
 
 EXAMPLE_PHOTO = Path(__file__).resolve().parents[1] / "examples" / "forest_stream.jpg"
 

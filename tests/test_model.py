@@ -187,7 +187,11 @@ def test_rendering_keeps_the_spatial_features_until_a_parameter_changes(monkeypa
         torch.nn.init.normal_(model.deformation.position_head.weight, std=0.1)
     sampled = []
     spatial_features = model.deformation.encoding.spatial_features
-    monkeypatch.setattr(model.deformation.encoding, "spatial_features", lambda positions: sampled.append(1) or spatial_features(positions))
+    monkeypatch.setattr(
+        model.deformation.encoding,
+        "spatial_features",
+        lambda positions: sampled.append(1) or spatial_features(positions),
+    )
     first = render(model, 0.3)
     assert torch.allclose(render(model, 0.3), first) and len(sampled) == 1  # two renders, one sampling
     with torch.no_grad():

@@ -116,7 +116,11 @@ def test_smoothness_pulls_neighbours_towards_one_motion() -> None:
     together = fit(flows, visibility, prior, settings, neighbours=pairs).velocity
 
     def spread(velocity: torch.Tensor) -> float:
-        return float((velocity[pairs[:, 0]] / DEPTHS[pairs[:, 0], None] - velocity[pairs[:, 1]] / DEPTHS[pairs[:, 1], None]).norm(dim=-1).mean())
+        return float(
+            (velocity[pairs[:, 0]] / DEPTHS[pairs[:, 0], None] - velocity[pairs[:, 1]] / DEPTHS[pairs[:, 1], None])
+            .norm(dim=-1)
+            .mean()
+        )
 
     assert spread(together) < 0.6 * spread(apart)
 
@@ -192,7 +196,9 @@ def test_on_step_is_called_once_per_step(solver: str) -> None:
     flows, visibility = views_of(POINTS, IN_PLANE_VELOCITY)
     steps = []
     settings = MotionFitSettings(solver=solver, steps=7)  # type: ignore[arg-type]
-    fit_3d_motion(POINTS, ALL_MOVE, WORLD_TO_CAMERAS, INTRINSICS, flows, visibility, POINTS * 0, settings, None, steps.append)
+    fit_3d_motion(
+        POINTS, ALL_MOVE, WORLD_TO_CAMERAS, INTRINSICS, flows, visibility, POINTS * 0, settings, None, steps.append
+    )
     assert steps == list(range(7))
 
 

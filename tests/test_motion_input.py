@@ -331,8 +331,14 @@ def test_automatic_default_drifts_the_sky_sideways_and_says_how_to_choose(image_
     expected_speed = SKY_SPEED_RATIO * DEFAULT_AUTO_SPEED * width / 1024
     np.testing.assert_allclose(motion.hint_velocities, np.tile([expected_speed, 0.0], (len(rows), 1)), rtol=1e-5)
     warnings = [record.getMessage() for record in caplog.records if record.levelno == logging.WARNING]
-    assert any("photo.json" not in message and "--motion-mask" in message and "--flow" in message
-               and "--motion none" in message and "labelme" in message for message in warnings)
+    assert any(
+        "photo.json" not in message
+        and "--motion-mask" in message
+        and "--flow" in message
+        and "--motion none" in message
+        and "labelme" in message
+        for message in warnings
+    )
 
 
 def test_automatic_default_with_nothing_to_animate_is_a_static_scene(image_path, rgb, caplog):

@@ -41,7 +41,9 @@ def test_water_flowing_toward_the_horizon_stays_on_the_ground() -> None:
     constant = lift_motion_map(motion, depth, ground, INTRINSICS, "constant-depth")
     moving = ground.reshape(-1)
     # The camera's y axis points down: the ground is the plane y = CAMERA_HEIGHT. Surface motion stays in it ...
-    assert (points[moving, 1] + surface[moving, 1] - CAMERA_HEIGHT).abs().max() < 0.02 * surface[moving].norm(dim=-1).max()
+    assert (points[moving, 1] + surface[moving, 1] - CAMERA_HEIGHT).abs().max() < 0.02 * surface[moving].norm(
+        dim=-1
+    ).max()
     assert (surface[moving, 2] > 0).all()  # receding
     # ... while motion within the depth plane rises off the ground and does not recede.
     assert (constant[moving, 1] < -0.1 * constant[moving].norm(dim=-1)).all()
@@ -79,5 +81,7 @@ def test_a_depth_edge_does_not_tilt_the_surface_beside_it() -> None:
     slope = SurfaceSlope.of(depth, water)
     assert slope.gradient[water].abs().max() < 1e-6
     pixels = pixel_grid(HEIGHT, WIDTH)[water]
-    velocity = lift_motion(pixels, torch.tensor([[1.0, 0.0]]).expand(len(pixels), 2), depth[water], INTRINSICS, "surface", slope)
+    velocity = lift_motion(
+        pixels, torch.tensor([[1.0, 0.0]]).expand(len(pixels), 2), depth[water], INTRINSICS, "surface", slope
+    )
     assert velocity[:, 2].abs().max() < 1e-5

@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 import torch
-from evaluation.motion_metrics import multiview_consistency, velocity_errors
 
+from evaluation.motion_metrics import multiview_consistency, velocity_errors
 from mom_nerfstudio.synthesis.cameras import (
     intrinsics_from_fov,
     paper_view_set,
@@ -65,8 +65,14 @@ def ground_views(velocity_of) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     [5, 4, 4]."""
     flows, depths, world_to_cameras = [], [], []
     pixels = pixel_grid(HEIGHT, WIDTH).reshape(-1, 2)
-    rays = torch.stack([(pixels[:, 0] - INTRINSICS.cx) / INTRINSICS.fx, (pixels[:, 1] - INTRINSICS.cy) / INTRINSICS.fy,
-                        torch.ones(len(pixels))], dim=-1)
+    rays = torch.stack(
+        [
+            (pixels[:, 0] - INTRINSICS.cx) / INTRINSICS.fx,
+            (pixels[:, 1] - INTRINSICS.cy) / INTRINSICS.fy,
+            torch.ones(len(pixels)),
+        ],
+        dim=-1,
+    )
     for view in paper_view_set(pivot_depth=3.0)[:5]:
         camera_to_world = view.cam_to_world.float()
         world_to_camera = torch.linalg.inv(camera_to_world)

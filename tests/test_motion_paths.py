@@ -44,8 +44,10 @@ def test_straight_paths_are_time_times_velocity_and_interpolate() -> None:
 
 def test_field_paths_stay_inside_the_region_where_straight_ones_leak() -> None:
     points, velocity, field = stream()
-    for name, table in (("field", trace_paths(points, velocity, field, NUM_FRAMES, "field")),
-                        ("straight", trace_paths(points, velocity, None, NUM_FRAMES, "straight"))):
+    for name, table in (
+        ("field", trace_paths(points, velocity, field, NUM_FRAMES, "field")),
+        ("straight", trace_paths(points, velocity, None, NUM_FRAMES, "straight")),
+    ):
         columns, _ = project_points(points + table.at(float(NUM_FRAMES)), INTRINSICS)
         leaked = (columns[:, 0] > 30.5).float().mean()
         if name == "field":

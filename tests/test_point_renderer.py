@@ -67,7 +67,7 @@ def test_nearer_square_occludes_the_far_plane() -> None:
         assert torch.allclose(render.depth[~inside], torch.tensor(6.0))
         far_visible = visible[: far.shape[0]].reshape(HEIGHT, WIDTH)
         assert torch.equal(far_visible, ~inside)
-        assert visible[far.shape[0]:].all()
+        assert visible[far.shape[0] :].all()
 
 
 def test_points_within_the_depth_tolerance_blend() -> None:
@@ -80,7 +80,7 @@ def test_points_within_the_depth_tolerance_blend() -> None:
     # With a tighter tolerance the farther layer is hidden.
     render = render_points(points, colours, INTRINSICS, depth_tolerance=0.001)
     assert torch.allclose(render.features, torch.zeros(HEIGHT, WIDTH, 3), atol=1e-6)
-    assert render.visible[: HEIGHT * WIDTH].all() and not render.visible[HEIGHT * WIDTH:].any()
+    assert render.visible[: HEIGHT * WIDTH].all() and not render.visible[HEIGHT * WIDTH :].any()
 
 
 def test_a_point_moved_by_one_pixel_lands_one_pixel_over() -> None:

@@ -114,11 +114,13 @@ def pier_scene(plank_colours: tuple[tuple[float, ...], tuple[float, ...]]) -> tu
 
     Returns the photo and the pier's mask.
     """
-    rgb = np.concatenate([
-        fog_grey_sky(36, WIDTH),
-        textured((0.45, 0.48, 0.52), (8, WIDTH), 0.02, seed=11),
-        rippled_lake(HEIGHT - 44, WIDTH, seed=12),
-    ])
+    rgb = np.concatenate(
+        [
+            fog_grey_sky(36, WIDTH),
+            textured((0.45, 0.48, 0.52), (8, WIDTH), 0.02, seed=11),
+            rippled_lake(HEIGHT - 44, WIDTH, seed=12),
+        ]
+    )
     pier = np.zeros((HEIGHT, WIDTH), dtype=bool)
     for row in range(50, HEIGHT):
         nearness = (row - 50) / (HEIGHT - 50)
@@ -202,12 +204,14 @@ def test_detect_water_ignores_hazy_mountains_above_the_horizon():
 
 @pytest.mark.parametrize("gap_in_the_tree_line", [False, True])
 def test_detect_sky_stops_at_a_faint_tree_line_and_leaves_the_fog_below_it(gap_in_the_tree_line):
-    rgb = np.concatenate([
-        fog_grey_sky(30, WIDTH),
-        textured((0.42, 0.45, 0.43), (10, WIDTH), 0.04, seed=20),  # a tree line, dimmed by the fog
-        fog_grey_sky(20, WIDTH) - 0.05,  # fog lying on the ground, as pale and smooth as the sky
-        grass(HEIGHT - 60, WIDTH, seed=21),
-    ])
+    rgb = np.concatenate(
+        [
+            fog_grey_sky(30, WIDTH),
+            textured((0.42, 0.45, 0.43), (10, WIDTH), 0.04, seed=20),  # a tree line, dimmed by the fog
+            fog_grey_sky(20, WIDTH) - 0.05,  # fog lying on the ground, as pale and smooth as the sky
+            grass(HEIGHT - 60, WIDTH, seed=21),
+        ]
+    )
     if gap_in_the_tree_line:
         rgb[30:40, 70:80] = fog_grey_sky(10, 10)
     sky = detect_sky(np.clip(rgb, 0, 1))

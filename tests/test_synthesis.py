@@ -16,8 +16,7 @@ import pytest
 from mom_nerfstudio.errors import Mom4dInputError
 from mom_nerfstudio.synthesis import runner as synthesis_module
 from mom_nerfstudio.synthesis.config import SynthesisConfig
-from mom_nerfstudio.synthesis.runner import OPTIONS_OUTSIDE_KEYS, STAGE_OPTIONS
-from mom_nerfstudio.synthesis.runner import SceneSynthesis, SynthesizedDataset
+from mom_nerfstudio.synthesis.runner import OPTIONS_OUTSIDE_KEYS, STAGE_OPTIONS, SceneSynthesis, SynthesizedDataset
 
 if TYPE_CHECKING:
     from conftest import TinyLandscape

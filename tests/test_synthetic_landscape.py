@@ -9,6 +9,8 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from nerfstudio.cameras.cameras import Cameras
+
 from evaluation.synthetic_annotation import (
     ANNOTATION_LONG_SIDE,
     HINT_ANGLE_ERROR,
@@ -32,8 +34,6 @@ from evaluation.synthetic_landscape import (
 )
 from evaluation.synthetic_render import SKY, TERRAIN
 from evaluation.synthetic_scene import DOME_RADIUS, TERRAIN_REACH
-from nerfstudio.cameras.cameras import Cameras
-
 from mom_nerfstudio.synthesis.cameras import Intrinsics
 from mom_nerfstudio.synthesis.depth.convention import SKY_DEPTH
 from mom_nerfstudio.synthesis.motion.sources import resolve_motion_input
@@ -96,8 +96,12 @@ def test_nearest_depth_is_normalised_to_one(stream_params, stream_scene):
 
 def test_flat_ground_depth_matches_the_analytic_plane():
     params = LandscapeParams(
-        ground_roughness=0.0, hill_height=0.0, mountain_height=0.0, water_kind="none",
-        camera_height=0.3, camera_pitch_degrees=4.0,
+        ground_roughness=0.0,
+        hill_height=0.0,
+        mountain_height=0.0,
+        water_kind="none",
+        camera_height=0.3,
+        camera_pitch_degrees=4.0,
     )
     scene = build_scene(params)
     pose, intrinsics = input_camera(params, 80)
@@ -105,8 +109,9 @@ def test_flat_ground_depth_matches_the_analytic_plane():
 
     # The camera's (z-depth 1) ray through every pixel centre, in the world.
     rows, cols = np.mgrid[0 : intrinsics.height, 0 : intrinsics.width] + 0.5
-    camera_rays = np.stack([(cols - intrinsics.cx) / intrinsics.fx, -(rows - intrinsics.cy) / intrinsics.fy,
-                            -np.ones_like(cols)], axis=-1)
+    camera_rays = np.stack(
+        [(cols - intrinsics.cx) / intrinsics.fx, -(rows - intrinsics.cy) / intrinsics.fy, -np.ones_like(cols)], axis=-1
+    )
     world_rays = camera_rays @ pose[:3, :3].T
     pitch = math.radians(params.camera_pitch_degrees)
     ground_up = np.array([0.0, -math.sin(pitch), math.cos(pitch)])  # the ground's normal in the level world frame
@@ -228,13 +233,26 @@ def test_ground_truth_reads_the_written_scene_and_renders_nerfstudio_cameras(wri
     photo = cv2.cvtColor(cv2.imread(str(image_path)), cv2.COLOR_BGR2RGB).astype(np.float32) / 255.0
     assert np.abs(photo - view.rgb.numpy()).max() <= 0.5 / 255.0 + 1e-6
 
-    small = Intrinsics(fx=intrinsics.fx / 4, fy=intrinsics.fy / 4, cx=16.0, cy=intrinsics.cy / 4, width=32,
-                       height=round(intrinsics.height / 4))
+    small = Intrinsics(
+        fx=intrinsics.fx / 4,
+        fy=intrinsics.fy / 4,
+        cx=16.0,
+        cy=intrinsics.cy / 4,
+        width=32,
+        height=round(intrinsics.height / 4),
+    )
     moved = pose.copy()
     moved[:3, 3] = [0.0, 0.1, 0.05]
     poses = torch.from_numpy(np.stack([pose, moved])[:, :3]).float()
-    cameras = Cameras(camera_to_worlds=poses, fx=small.fx, fy=small.fy, cx=small.cx, cy=small.cy,
-                      width=small.width, height=small.height)
+    cameras = Cameras(
+        camera_to_worlds=poses,
+        fx=small.fx,
+        fy=small.fy,
+        cx=small.cx,
+        cy=small.cy,
+        width=small.width,
+        height=small.height,
+    )
     views = truth.frames(cameras, np.array([0.0, 7.0]))
     assert views.rgb.shape == (2, small.height, small.width, 3)
     assert views.motion_mask.shape == views.flow.shape[:3] == (2, small.height, small.width)
@@ -246,8 +264,15 @@ def test_ground_truth_reads_the_written_scene_and_renders_nerfstudio_cameras(wri
     np.testing.assert_allclose(views.flow[1][agree], expected_flow[agree], atol=1e-3)
 
     # Cameras that assume another lens still see the truth through the photo's own: the input pose sees the photo.
-    wide = Cameras(camera_to_worlds=poses[:1], fx=small.fx * 0.7, fy=small.fy * 0.7, cx=small.cx, cy=small.cy,
-                   width=small.width, height=small.height)
+    wide = Cameras(
+        camera_to_worlds=poses[:1],
+        fx=small.fx * 0.7,
+        fy=small.fy * 0.7,
+        cx=small.cx,
+        cy=small.cy,
+        width=small.width,
+        height=small.height,
+    )
     np.testing.assert_allclose(truth.frames(wide, np.array([0.0])).rgb[0], views.rgb[0], atol=1e-6)
 
 
@@ -266,16 +291,27 @@ def test_depth_is_consistent_between_camera_poses(stream_params, stream_scene):
     checked = 0
     for row, col in candidates[rng.choice(len(candidates), 12, replace=False)]:
         depth = float(view.depth[row, col])
-        camera_point = np.array([(col + 0.5 - intrinsics.cx) / intrinsics.fx * depth,
-                                 -(row + 0.5 - intrinsics.cy) / intrinsics.fy * depth, -depth])
+        camera_point = np.array(
+            [
+                (col + 0.5 - intrinsics.cx) / intrinsics.fx * depth,
+                -(row + 0.5 - intrinsics.cy) / intrinsics.fy * depth,
+                -depth,
+            ]
+        )
         world_point = pose[:3, :3] @ camera_point + pose[:3, 3]
         in_moved = moved[:3, :3].T @ (world_point - moved[:3, 3])
         expected_depth = -in_moved[2]
         u = in_moved[0] / expected_depth * intrinsics.fx + intrinsics.cx
         v = -in_moved[1] / expected_depth * intrinsics.fy + intrinsics.cy
         # A one-pixel image whose pixel centre looks exactly at the point.
-        through_point = Intrinsics(fx=intrinsics.fx, fy=intrinsics.fy, cx=intrinsics.cx - u + 0.5,
-                                   cy=intrinsics.cy - v + 0.5, width=1, height=1)
+        through_point = Intrinsics(
+            fx=intrinsics.fx,
+            fy=intrinsics.fy,
+            cx=intrinsics.cx - u + 0.5,
+            cy=intrinsics.cy - v + 0.5,
+            width=1,
+            height=1,
+        )
         seen = float(render(stream_scene, moved, through_point, 0.0).depth[0, 0])
         if seen < expected_depth * 0.99:
             continue  # hidden behind something nearer in the moved view

@@ -48,7 +48,9 @@ def test_a_good_photo_parses_and_names_the_experiment() -> None:
 def test_the_model_s_two_stages_own_the_schedule() -> None:
     config = parse_train_command(["mom4d", "--data", str(EXAMPLE), "--pipeline.model.static-steps", "2000"])
     assert config.max_num_iterations == 2000 + 3500  # a longer static stage does not shorten the dynamic one
-    schedulers = [optimizer["scheduler"] for optimizer in config.optimizers.values() if optimizer["scheduler"] is not None]
+    schedulers = [
+        optimizer["scheduler"] for optimizer in config.optimizers.values() if optimizer["scheduler"] is not None
+    ]
     assert schedulers and all(scheduler.max_steps == 5500 for scheduler in schedulers)
     config.pipeline.model.dynamic_steps = 100  # changed after parsing, as scripts do
     config.follow_stages()

@@ -131,7 +131,9 @@ def test_trained_scene_loads_for_rendering_and_moves_in_time(trained_run):
     assert torch.allclose(frames[0], frames[2])
     change = (frames[0] - frames[1]).abs().amax(dim=-1)
     dataset = pipeline.datamanager.dataparser.dataset()
-    motion_mask = cv2.imread(str(dataset.folder / "motion_masks" / f"{dataset.transforms['mom4d']['input_view']}.png"), 0) > 0
+    motion_mask = (
+        cv2.imread(str(dataset.folder / "motion_masks" / f"{dataset.transforms['mom4d']['input_view']}.png"), 0) > 0
+    )
     near_motion = cv2.dilate(motion_mask.astype(np.uint8), np.ones((7, 7), np.uint8)) > 0
     assert change[torch.from_numpy(motion_mask)].max() > 1e-3
     assert change[torch.from_numpy(~near_motion)].max() < 1e-5  # what does not move stands still

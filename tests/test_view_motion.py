@@ -57,7 +57,9 @@ def depth_under(pixels: torch.Tensor, depth: torch.Tensor) -> torch.Tensor:
 
 
 def test_hints_in_the_identity_view_are_unchanged() -> None:
-    starts, velocities, in_front = project_hints(STARTS, VELOCITIES, ramp_depth(), INTRINSICS, IDENTITY, lift="constant-depth")
+    starts, velocities, in_front = project_hints(
+        STARTS, VELOCITIES, ramp_depth(), INTRINSICS, IDENTITY, lift="constant-depth"
+    )
     assert torch.allclose(starts, STARTS, atol=1e-4)
     assert torch.allclose(velocities, VELOCITIES, atol=1e-4)
     assert in_front.all()
@@ -76,7 +78,9 @@ def test_a_hint_takes_the_depth_of_the_pixel_it_lies_in() -> None:
     depth = torch.full((HEIGHT, WIDTH), 2.0)
     depth[:, 41:] = 8.0
     start = torch.tensor([[40.7, 30.0]])
-    starts, _, _ = project_hints(start, torch.tensor([[0.5, 0.0]]), depth, INTRINSICS, ORBIT_VIEW, lift="constant-depth")
+    starts, _, _ = project_hints(
+        start, torch.tensor([[0.5, 0.0]]), depth, INTRINSICS, ORBIT_VIEW, lift="constant-depth"
+    )
     assert torch.allclose(starts, project_pixel_to_view(start, torch.tensor([8.0]), ORBIT_VIEW), atol=1e-3)
 
 
@@ -103,25 +107,33 @@ def test_hints_behind_the_camera_are_flagged_and_ignored() -> None:
     _, _, in_front = project_hints(STARTS, VELOCITIES, ramp_depth(), INTRINSICS, turned_around, lift="constant-depth")
     assert not in_front.any()
     mask = np.ones((HEIGHT, WIDTH), bool)
-    field = hint_field_in_view(mask, STARTS, VELOCITIES, ramp_depth(), INTRINSICS, turned_around, sigma=None, lift="constant-depth")
+    field = hint_field_in_view(
+        mask, STARTS, VELOCITIES, ramp_depth(), INTRINSICS, turned_around, sigma=None, lift="constant-depth"
+    )
     assert not field.any()
 
 
 def test_hint_field_in_view_is_nonzero_only_inside_the_mask() -> None:
     mask = np.zeros((HEIGHT, WIDTH), bool)
     mask[35:60, 10:80] = True
-    field = hint_field_in_view(mask, STARTS[:1], VELOCITIES[:1], ramp_depth(), INTRINSICS, YAW_VIEW, sigma=None, lift="constant-depth")
+    field = hint_field_in_view(
+        mask, STARTS[:1], VELOCITIES[:1], ramp_depth(), INTRINSICS, YAW_VIEW, sigma=None, lift="constant-depth"
+    )
     assert field.shape == (HEIGHT, WIDTH, 2) and field.dtype == np.float32
     assert not field[~mask].any()
     # One hint: every masked pixel moves with its projected velocity.
-    _, velocities, _ = project_hints(STARTS[:1], VELOCITIES[:1], ramp_depth(), INTRINSICS, YAW_VIEW, lift="constant-depth")
+    _, velocities, _ = project_hints(
+        STARTS[:1], VELOCITIES[:1], ramp_depth(), INTRINSICS, YAW_VIEW, lift="constant-depth"
+    )
     assert np.allclose(field[mask], velocities[0].numpy(), atol=1e-5)
 
 
 def test_hint_field_in_the_identity_view_is_the_input_hint_field() -> None:
     mask = np.zeros((HEIGHT, WIDTH), bool)
     mask[20:60, 5:90] = True
-    field = hint_field_in_view(mask, STARTS, VELOCITIES, ramp_depth(), INTRINSICS, IDENTITY, sigma=15.0, lift="constant-depth")
+    field = hint_field_in_view(
+        mask, STARTS, VELOCITIES, ramp_depth(), INTRINSICS, IDENTITY, sigma=15.0, lift="constant-depth"
+    )
     expected = dense_hint_field(mask, STARTS.numpy(), VELOCITIES.numpy(), sigma=15.0)
     assert np.allclose(field, expected, atol=1e-4)
 

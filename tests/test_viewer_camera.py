@@ -8,10 +8,10 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from dataparsers.dataset_format import InputCamera, pivot_depth
 from model_fixtures import input_camera as model_input_camera
 from model_fixtures import seed_metadata, tiny_model
 
+from dataparsers.dataset_format import InputCamera, pivot_depth
 from mom_nerfstudio.viewer_camera import (
     PULLBACK_FRACTION,
     OpeningViewControl,

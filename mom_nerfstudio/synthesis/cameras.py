@@ -55,9 +55,7 @@ class ViewPose:
 def rotation_yaw_pitch(yaw_degrees: float, pitch_degrees: float) -> torch.Tensor:
     """Rotation turning a camera right by `yaw` (about its y axis) then up by `pitch` (about its x axis)."""
     yaw, pitch = math.radians(yaw_degrees), math.radians(pitch_degrees)
-    about_y = torch.tensor(
-        [[math.cos(yaw), 0.0, math.sin(yaw)], [0.0, 1.0, 0.0], [-math.sin(yaw), 0.0, math.cos(yaw)]]
-    )
+    about_y = torch.tensor([[math.cos(yaw), 0.0, math.sin(yaw)], [0.0, 1.0, 0.0], [-math.sin(yaw), 0.0, math.cos(yaw)]])
     # y points down, so looking up turns the forward axis towards -y.
     about_x = torch.tensor(
         [[1.0, 0.0, 0.0], [0.0, math.cos(pitch), -math.sin(pitch)], [0.0, math.sin(pitch), math.cos(pitch)]]

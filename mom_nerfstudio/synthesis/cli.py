@@ -39,7 +39,6 @@ PREVIEW_NAMES = frozenset({"depth.png", "motion.png", "views.jpg", "loop.mp4", "
 """What `write_previews` may write; --overwrite replaces only an output folder that holds nothing else."""
 
 
-
 @dataclass
 class SynthesizeCommand:
     """Turn one landscape photo into a multi-view looping video and write previews you can look at."""
@@ -75,7 +74,9 @@ def _check_output_folder(output: Path, overwrite: bool) -> None:
 def _input_view_frames(dataset: SynthesizedDataset) -> list[np.ndarray]:
     """The input view's loop as RGB frames, read back from the dataset."""
     input_view = dataset.transforms["mom4d"]["input_view"]
-    frames = sorted((frame for frame in dataset.transforms["frames"] if frame["view"] == input_view), key=lambda f: f["frame"])
+    frames = sorted(
+        (frame for frame in dataset.transforms["frames"] if frame["view"] == input_view), key=lambda f: f["frame"]
+    )
     images = [cv2.cvtColor(cv2.imread(str(dataset.folder / frame["file_path"])), cv2.COLOR_BGR2RGB) for frame in frames]
     return images if len(images) > 1 else images * dataset.num_frames
 

@@ -116,9 +116,13 @@ class SynthesisConfig:
     def validate(self) -> None:
         """Refuse option values that cannot work, naming the option as it is typed on the command line."""
         if self.max_resolution < MIN_IMAGE_SIZE:
-            raise Mom4dInputError(f"--max-resolution is {self.max_resolution}; set it to {MIN_IMAGE_SIZE} pixels or more.")
+            raise Mom4dInputError(
+                f"--max-resolution is {self.max_resolution}; set it to {MIN_IMAGE_SIZE} pixels or more."
+            )
         if not 1.0 <= self.fov_degrees <= 170.0:
-            raise Mom4dInputError(f"--fov-degrees is {self.fov_degrees}; a field of view must lie between 1 and 170 degrees.")
+            raise Mom4dInputError(
+                f"--fov-degrees is {self.fov_degrees}; a field of view must lie between 1 and 170 degrees."
+            )
         if self.num_frames < 2:
             raise Mom4dInputError(f"--num-frames is {self.num_frames}; a loop needs at least 2 frames.")
         if not self.hint_frames > 0:
@@ -126,7 +130,10 @@ class SynthesisConfig:
                 f"--hint-frames is {self.hint_frames}; it must be positive (an arrow of length L moves L / hint-frames "
                 "pixels per frame)."
             )
-        for option, value in (("--motion-ray-damping", self.motion_ray_damping), ("--motion-smoothness", self.motion_smoothness)):
+        for option, value in (
+            ("--motion-ray-damping", self.motion_ray_damping),
+            ("--motion-smoothness", self.motion_smoothness),
+        ):
             if not value >= 0:
                 raise Mom4dInputError(f"{option} is {value}; it must be zero or positive.")
         if self.hint_sigma is not None and not self.hint_sigma > 0:

@@ -102,4 +102,3 @@ class DatasetWriter:
             "mom4d": {"num_frames": self.num_frames, **extra},
         }
         (self.folder / TRANSFORMS_FILE).write_text(json.dumps(transforms, indent=1))
-

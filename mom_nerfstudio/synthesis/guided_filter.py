@@ -121,14 +121,17 @@ def _fit_colour(guide: np.ndarray, src: np.ndarray, eps: float, mean: _WindowMea
     inv_gb = rb * rg - rr * gb
     inv_bb = rr * gg - rg * rg
     determinant = rr * inv_rr + rg * inv_rg + rb * inv_rb
-    a = np.stack(
-        [
-            inv_rr * cross[..., 0] + inv_rg * cross[..., 1] + inv_rb * cross[..., 2],
-            inv_rg * cross[..., 0] + inv_gg * cross[..., 1] + inv_gb * cross[..., 2],
-            inv_rb * cross[..., 0] + inv_gb * cross[..., 1] + inv_bb * cross[..., 2],
-        ],
-        axis=-1,
-    ) / determinant[..., None]
+    a = (
+        np.stack(
+            [
+                inv_rr * cross[..., 0] + inv_rg * cross[..., 1] + inv_rb * cross[..., 2],
+                inv_rg * cross[..., 0] + inv_gg * cross[..., 1] + inv_gb * cross[..., 2],
+                inv_rb * cross[..., 0] + inv_gb * cross[..., 1] + inv_bb * cross[..., 2],
+            ],
+            axis=-1,
+        )
+        / determinant[..., None]
+    )
     b = mean_src - (a[..., 0] * means[0] + a[..., 1] * means[1] + a[..., 2] * means[2])
     return a, b
 

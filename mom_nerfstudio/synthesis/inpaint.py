@@ -24,7 +24,9 @@ INPAINT_METHODS: tuple[str, ...] = get_args(InpaintMethod)
 _MAX_FILL_PIXELS = 160_000
 
 
-def fill_holes(rgb: np.ndarray, holes: np.ndarray, method: InpaintMethod = "reflect", radius: int = 5) -> tuple[np.ndarray, np.ndarray]:
+def fill_holes(
+    rgb: np.ndarray, holes: np.ndarray, method: InpaintMethod = "reflect", radius: int = 5
+) -> tuple[np.ndarray, np.ndarray]:
     """Fill `holes` (bool HxW) in `rgb` (float HxWx3 in [0, 1]); returns (filled rgb, mask of filled pixels).
 
     `radius` is Telea's neighbourhood in pixels. With `method="none"` the image is returned unchanged and nothing

@@ -57,7 +57,7 @@ class Layer:
     depth: torch.Tensor  # [H, W], inf where empty
 
     @staticmethod
-    def from_render(render: PointRender) -> "Layer":
+    def from_render(render: PointRender) -> Layer:
         """Turn a normalised render back into sums that can be merged with other layers."""
         return Layer(render.features * render.weight[..., None], render.weight, render.depth)
 
@@ -68,13 +68,16 @@ def merge_layers(first: Layer, second: Layer, depth_tolerance: float = 0.03) -> 
     keep_first = (first.depth <= front * (1.0 + depth_tolerance)).to(first.weight.dtype)
     keep_second = (second.depth <= front * (1.0 + depth_tolerance)).to(second.weight.dtype)
     return Layer(
-        weighted_features=first.weighted_features * keep_first[..., None] + second.weighted_features * keep_second[..., None],
+        weighted_features=first.weighted_features * keep_first[..., None]
+        + second.weighted_features * keep_second[..., None],
         weight=first.weight * keep_first + second.weight * keep_second,
         depth=front,
     )
 
 
-def render_layer(points: torch.Tensor, features: torch.Tensor, world_to_camera: torch.Tensor, intrinsics: Intrinsics) -> Layer:
+def render_layer(
+    points: torch.Tensor, features: torch.Tensor, world_to_camera: torch.Tensor, intrinsics: Intrinsics
+) -> Layer:
     """Splat world points into a view as a mergeable layer."""
     if points.shape[0] == 0:
         height, width = intrinsics.height, intrinsics.width
@@ -136,11 +139,21 @@ class LoopingView:
             layer = self._layer_at(term.frames)
             has_weight = layer.weight > 1e-6
             safe = torch.where(has_weight, layer.weight, torch.ones_like(layer.weight))
-            colours.append(torch.where(has_weight[..., None], layer.weighted_features / safe[..., None], torch.zeros_like(layer.weighted_features)))
+            colours.append(
+                torch.where(
+                    has_weight[..., None],
+                    layer.weighted_features / safe[..., None],
+                    torch.zeros_like(layer.weighted_features),
+                )
+            )
             coverages.append(layer.weight.clamp(max=1.0)[..., None])
         weights = [term.weight for term in terms]
         colour = self.colour_channels
-        rest = [channel for channel in range(colours[0].shape[-1]) if channel not in range(*colour.indices(colours[0].shape[-1]))]
+        rest = [
+            channel
+            for channel in range(colours[0].shape[-1])
+            if channel not in range(*colour.indices(colours[0].shape[-1]))
+        ]
         blended = blend_copies([copy[..., colour] for copy in colours], coverages, weights, self.blend)
         features = torch.zeros_like(colours[0])
         features[..., colour] = blended.colour

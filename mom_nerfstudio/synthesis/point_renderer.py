@@ -76,7 +76,9 @@ def render_points(
     weight = torch.zeros(num_padded, device=device).index_add_(0, flat_index, weights)
     depth_sum = torch.zeros(num_padded, device=device).index_add_(0, flat_index, weights * z.repeat_interleave(4))
     feature_sum = torch.zeros((num_padded, num_channels), device=device, dtype=features.dtype)
-    feature_sum.index_add_(0, flat_index, (kept_features[:, None, :] * (corner_weights * accepted)[..., None]).reshape(-1, num_channels))
+    feature_sum.index_add_(
+        0, flat_index, (kept_features[:, None, :] * (corner_weights * accepted)[..., None]).reshape(-1, num_channels)
+    )
 
     def crop(padded: torch.Tensor) -> torch.Tensor:
         return padded.reshape(height + 2, padded_width, *padded.shape[1:])[1:-1, 1:-1]

@@ -94,7 +94,9 @@ def mirror_fill(rgb: np.ndarray, holes: np.ndarray, depth_fraction: float = REFL
         fold = np.minimum(phase, 2.0 * band - phase)
         candidate_rows = np.rint(near_row[pending] - fold * step_row[pending]).astype(np.int64)
         candidate_columns = np.rint(near_column[pending] - fold * step_column[pending]).astype(np.int64)
-        inside = (candidate_rows >= 0) & (candidate_rows < height) & (candidate_columns >= 0) & (candidate_columns < width)
+        inside = (
+            (candidate_rows >= 0) & (candidate_rows < height) & (candidate_columns >= 0) & (candidate_columns < width)
+        )
         seen = np.zeros_like(inside)
         seen[inside] = ~holes[candidate_rows[inside], candidate_columns[inside]]
         indices = np.flatnonzero(pending)[seen]

@@ -101,12 +101,31 @@ STAGE_OPTIONS: dict[str, tuple[str, ...]] = {
     "segmentation": ("max_resolution", "alpha_mode", "segmentation", "segmentation_model"),
     "depth": ("max_resolution", "alpha_mode", "depth", "depth_model", "depth_file", "depth_file_kind"),
     "growth": (
-        "fov_degrees", "yaw_degrees", "pitch_degrees", "orbit_degrees", "inpaint_model", "inpaint_prompt",
-        "inpaint_negative_prompt", "inpaint_seed", "inpaint_steps",
+        "fov_degrees",
+        "yaw_degrees",
+        "pitch_degrees",
+        "orbit_degrees",
+        "inpaint_model",
+        "inpaint_prompt",
+        "inpaint_negative_prompt",
+        "inpaint_seed",
+        "inpaint_steps",
     ),
     "views": (
-        "fov_degrees", "yaw_degrees", "pitch_degrees", "orbit_degrees", "inpaint", "motion", "motion_mask", "hints",
-        "flow", "hint_frames", "hint_sigma", "view_motion", "motion_lift", "motion_model",
+        "fov_degrees",
+        "yaw_degrees",
+        "pitch_degrees",
+        "orbit_degrees",
+        "inpaint",
+        "motion",
+        "motion_mask",
+        "hints",
+        "flow",
+        "hint_frames",
+        "hint_sigma",
+        "view_motion",
+        "motion_lift",
+        "motion_model",
     ),
     "motion3d": ("motion_solver", "motion_ray_damping", "motion_smoothness"),
     "dataset": ("num_frames", "animated_views", "motion_paths", "loop_blend"),
@@ -125,7 +144,11 @@ def _source_digest() -> str:
     """A digest of the code that makes the stages' results: a new version of it never reuses an older result."""
     digest = hashlib.sha256()
     package = Path(__file__).resolve().parent
-    sources = [*sorted(package.rglob("*.py")), package.parent / "loop.py", package.parent.parent / "dataparsers" / "dataset_format.py"]
+    sources = [
+        *sorted(package.rglob("*.py")),
+        package.parent / "loop.py",
+        package.parent.parent / "dataparsers" / "dataset_format.py",
+    ]
     for path in sources:
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
@@ -222,7 +245,11 @@ class SceneSynthesis:
     @functools.cached_property
     def segmentation_model(self) -> ModelSpec | None:
         """The learned segmentation model of `--segmentation learned`, or None for the weight-free detectors."""
-        return learned_segmentation_model(self.config.segmentation_model) if self.config.segmentation == "learned" else None
+        return (
+            learned_segmentation_model(self.config.segmentation_model)
+            if self.config.segmentation == "learned"
+            else None
+        )
 
     @property
     def motion_model(self) -> Path | None:
@@ -342,7 +369,9 @@ class SceneSynthesis:
         arrays = self.cache.arrays("segmentation", self.segmentation_key, self._segment)
         doubtful = tuple(
             DoubtfulWater(fraction=float(fraction), centre=(float(x), float(y)), reason=str(reason))
-            for fraction, (x, y), reason in zip(arrays["doubtful_fraction"], arrays["doubtful_centre"], arrays["doubtful_reason"])
+            for fraction, (x, y), reason in zip(
+                arrays["doubtful_fraction"], arrays["doubtful_centre"], arrays["doubtful_reason"]
+            )
         )
         return SkyAndWater(sky=arrays["sky"], water=WaterSearch(water=arrays["water"], doubtful=doubtful))
 
@@ -406,7 +435,11 @@ class SceneSynthesis:
         rgb = torch.from_numpy(self.image.rgb).reshape(-1, 3)
         moving = torch.from_numpy(self.motion_input.mask.astype(np.float32)).reshape(-1, 1)
         opacity_mask = self.image.opacity_mask
-        opaque = torch.ones_like(moving) if opacity_mask is None else torch.from_numpy(opacity_mask.astype(np.float32)).reshape(-1, 1)
+        opaque = (
+            torch.ones_like(moving)
+            if opacity_mask is None
+            else torch.from_numpy(opacity_mask.astype(np.float32)).reshape(-1, 1)
+        )
         return torch.cat([rgb, moving, opaque], dim=1).to(self.device)
 
     @functools.cached_property
@@ -433,7 +466,11 @@ class SceneSynthesis:
         started = time.perf_counter()
         config = self.config
         settings = DiffusionInpaintSettings(
-            config.inpaint_model, config.inpaint_prompt, config.inpaint_negative_prompt, config.inpaint_seed, config.inpaint_steps
+            config.inpaint_model,
+            config.inpaint_prompt,
+            config.inpaint_negative_prompt,
+            config.inpaint_seed,
+            config.inpaint_steps,
         )
         still_cloud = self.cloud()
         with progress_bar("Inpainting the views (Stable Diffusion)", len(self.views)) as advance:
@@ -453,8 +490,12 @@ class SceneSynthesis:
         """The photo's points seen from view `index` at t = 0 (before any hole is filled)."""
         world_to_camera = self.world_to_cameras[index]
         frame = LoopingView(still_cloud, world_to_camera, self.intrinsics, self.config.num_frames).frame_at(0.0)
-        front = render_points(transform_points(self.points, world_to_camera), self.point_features[:, :1], self.intrinsics)
-        return _SeenView(ViewRender(frame.features[..., _RGB], front.depth, frame.coverage), frame.features, front.visible)
+        front = render_points(
+            transform_points(self.points, world_to_camera), self.point_features[:, :1], self.intrinsics
+        )
+        return _SeenView(
+            ViewRender(frame.features[..., _RGB], front.depth, frame.coverage), frame.features, front.visible
+        )
 
     @functools.cached_property
     def view_arrays(self) -> dict[str, np.ndarray]:
@@ -516,7 +557,11 @@ class SceneSynthesis:
 
     @functools.cached_property
     def _motion_network(self) -> LearnedViewMotion | None:
-        return LearnedViewMotion(MotionModelFile(str(self.motion_model)), self.device) if self.motion_model is not None else None
+        return (
+            LearnedViewMotion(MotionModelFile(str(self.motion_model)), self.device)
+            if self.motion_model is not None
+            else None
+        )
 
     @functools.cached_property
     def _motion_region(self) -> torch.Tensor:
@@ -582,7 +627,9 @@ class SceneSynthesis:
         config = self.config
         # Without 3D motion ('none') the views are animated by their own 2D motion; the prior's numbers are reported.
         solver = "lift" if config.motion_solver == "none" else config.motion_solver
-        settings = MotionFitSettings(solver=solver, ray_damping=config.motion_ray_damping, smoothness=config.motion_smoothness)
+        settings = MotionFitSettings(
+            solver=solver, ray_damping=config.motion_ray_damping, smoothness=config.motion_smoothness
+        )
         if settings.solver == "sgd":
             settings.steps = 200
         elif settings.solver == "lift":
@@ -648,7 +695,9 @@ class SceneSynthesis:
             world_to_input=torch.eye(4, device=self.device),
             intrinsics=self.intrinsics,
         )
-        return trace_paths(self.points[self.moving], velocity[self.moving], field, self.config.num_frames, self.config.motion_paths)
+        return trace_paths(
+            self.points[self.moving], velocity[self.moving], field, self.config.num_frames, self.config.motion_paths
+        )
 
     def _paths_in_view_plane(self, index: int) -> PathTable:
         """Without 3D motion: straight paths that move each point within view `index`'s depth plane by that view's
@@ -673,7 +722,12 @@ class SceneSynthesis:
         config = self.config
         paths = self._paths_in_view_plane(view_index) if config.motion_solver == "none" else self.paths
         return LoopingView(
-            self.cloud(paths), self.world_to_cameras[view_index], self.intrinsics, config.num_frames, config.loop_blend, _RGB
+            self.cloud(paths),
+            self.world_to_cameras[view_index],
+            self.intrinsics,
+            config.num_frames,
+            config.loop_blend,
+            _RGB,
         )
 
     def _path_arrays(self, invented_count: int) -> dict[str, np.ndarray]:
@@ -738,14 +792,18 @@ class SceneSynthesis:
                     confidence = np.where(
                         covered, np.where(opaque, OBSERVED_LEVEL, 0), np.minimum(static_confidence, INPAINTED_LEVEL)
                     ).astype(np.uint8)
-                    writer.add_frame(self.views[index].name, index, frame_index, self.views[index].cam_to_world, rgb, confidence)
+                    writer.add_frame(
+                        self.views[index].name, index, frame_index, self.views[index].cam_to_world, rgb, confidence
+                    )
                     advance()
         invented = self.invented
         points = {
             "xyz": to_dataset_world(torch.cat([self.points, invented.points]).cpu().numpy()).astype(np.float32),
             "rgb": _to_uint8(np.concatenate([self.image.rgb.reshape(-1, 3), invented.rgb.cpu().numpy()])),
             # Invented points are static.
-            "velocity": to_dataset_world(np.pad(self.velocity.cpu().numpy(), ((0, len(invented)), (0, 0)))).astype(np.float32),
+            "velocity": to_dataset_world(np.pad(self.velocity.cpu().numpy(), ((0, len(invented)), (0, 0)))).astype(
+                np.float32
+            ),
             "moving": np.pad(self.moving.cpu().numpy(), (0, len(invented))).astype(np.float32),
             **self._path_arrays(len(invented)),
         }

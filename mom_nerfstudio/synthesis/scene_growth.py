@@ -24,8 +24,8 @@ neighbouring rows do not tear apart.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import cv2
 import numpy as np
@@ -65,13 +65,13 @@ class InventedPoints:
     view: torch.Tensor  # [N] int64, index of the view whose holes the point filled
 
     @staticmethod
-    def empty(device: torch.device | str = "cpu") -> "InventedPoints":
+    def empty(device: torch.device | str = "cpu") -> InventedPoints:
         """No points."""
         nothing = torch.zeros((0, 3), device=device)
         return InventedPoints(nothing, nothing.clone(), torch.zeros(0, dtype=torch.int64, device=device))
 
     @staticmethod
-    def from_arrays(arrays: dict[str, np.ndarray], device: torch.device | str = "cpu") -> "InventedPoints":
+    def from_arrays(arrays: dict[str, np.ndarray], device: torch.device | str = "cpu") -> InventedPoints:
         """The points stored by `to_arrays`."""
         return InventedPoints(
             torch.from_numpy(arrays["points"]).float().to(device),
@@ -87,10 +87,12 @@ class InventedPoints:
             "view": self.view.cpu().numpy().astype(np.int64),
         }
 
-    def extended(self, points: torch.Tensor, rgb: torch.Tensor, view: int) -> "InventedPoints":
+    def extended(self, points: torch.Tensor, rgb: torch.Tensor, view: int) -> InventedPoints:
         """These points and `points` with colours `rgb`, invented by view `view`."""
         views = torch.full((points.shape[0],), view, dtype=torch.int64, device=self.view.device)
-        return InventedPoints(torch.cat([self.points, points]), torch.cat([self.rgb, rgb]), torch.cat([self.view, views]))
+        return InventedPoints(
+            torch.cat([self.points, points]), torch.cat([self.rgb, rgb]), torch.cat([self.view, views])
+        )
 
     def __len__(self) -> int:
         return int(self.points.shape[0])
@@ -112,10 +114,14 @@ def complete_with_invented(
     """
     coverage = seen.coverage.clamp(0.0, 1.0)
     rgb_sum = seen.rgb * coverage[..., None]
-    depth_sum = torch.where((coverage > 0) & torch.isfinite(seen.depth), seen.depth * coverage, torch.zeros_like(coverage))
+    depth_sum = torch.where(
+        (coverage > 0) & torch.isfinite(seen.depth), seen.depth * coverage, torch.zeros_like(coverage)
+    )
     for view in torch.unique(invented.view).tolist():
         chosen = invented.view == view
-        render = render_points(transform_points(invented.points[chosen], world_to_camera), invented.rgb[chosen], intrinsics)
+        render = render_points(
+            transform_points(invented.points[chosen], world_to_camera), invented.rgb[chosen], intrinsics
+        )
         share = torch.minimum(render.weight.clamp(max=1.0), 1.0 - coverage) * (coverage < coverage_threshold)
         rgb_sum += share[..., None] * render.features
         depth_sum += torch.where(share > 0, share * render.depth, torch.zeros_like(share))
@@ -123,7 +129,9 @@ def complete_with_invented(
     safe = torch.where(coverage > 0, coverage, torch.ones_like(coverage))
     kept = seen.coverage >= coverage_threshold
     rgb = torch.where(kept[..., None], seen.rgb, rgb_sum / safe[..., None])
-    depth = torch.where(kept, seen.depth, torch.where(coverage > 0, depth_sum / safe, torch.full_like(safe, float("inf"))))
+    depth = torch.where(
+        kept, seen.depth, torch.where(coverage > 0, depth_sum / safe, torch.full_like(safe, float("inf")))
+    )
     return ViewRender(rgb, depth, coverage)
 
 
@@ -210,13 +218,17 @@ def _carried_along(disparity: np.ndarray, known: np.ndarray, axis: int) -> _Carr
 def _nearest_value(values: np.ndarray, known: np.ndarray) -> np.ndarray:
     """Each pixel's value of the nearest known pixel."""
     # The known pixels are the zeros of the transform's input; each label names one of them.
-    _, labels = cv2.distanceTransformWithLabels((~known).astype(np.uint8), cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_PIXEL)
+    _, labels = cv2.distanceTransformWithLabels(
+        (~known).astype(np.uint8), cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_PIXEL
+    )
     value_of_label = np.zeros(labels.max() + 1, values.dtype)
     value_of_label[labels[known]] = values[known]
     return value_of_label[labels]
 
 
-def lift_pixels(mask: np.ndarray, depth: np.ndarray, intrinsics: Intrinsics, camera_to_world: torch.Tensor) -> torch.Tensor:
+def lift_pixels(
+    mask: np.ndarray, depth: np.ndarray, intrinsics: Intrinsics, camera_to_world: torch.Tensor
+) -> torch.Tensor:
     """World points [N, 3] of the pixels in `mask` (bool HxW, row-major order) at z-depth `depth` (HxW)."""
     device = camera_to_world.device
     selected = torch.from_numpy(mask).to(device)

@@ -133,8 +133,9 @@ class WaterSearch:
     def describe_doubtful(self, limit: int = 3) -> str:
         """The doubtful regions in words, the `limit` largest by name ("2.5 % of the image at the centre (why)")."""
         shown = self.doubtful[:limit]
-        described = "; ".join(f"{100 * region.fraction:.1f} % of the image at the {region.where()} ({region.reason})"
-                              for region in shown)
+        described = "; ".join(
+            f"{100 * region.fraction:.1f} % of the image at the {region.where()} ({region.reason})" for region in shown
+        )
         hidden = len(self.doubtful) - len(shown)
         return described + (f"; and {hidden} smaller" if hidden else "")
 

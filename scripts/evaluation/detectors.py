@@ -65,12 +65,14 @@ def automatic_motion_mask(rgb: np.ndarray) -> np.ndarray:
         return resolve_motion_input(Path(folder) / "photo.png", rgb, 1.0).mask
 
 
-register(Detector(
-    name="heuristic",
-    sky=detect_sky,
-    motion=automatic_motion_mask,
-    description="mom4d's weight-free colour, texture and layout rules (mom_nerfstudio/synthesis/segmentation.py)",
-))
+register(
+    Detector(
+        name="heuristic",
+        sky=detect_sky,
+        motion=automatic_motion_mask,
+        description="mom4d's weight-free colour, texture and layout rules (mom_nerfstudio/synthesis/segmentation.py)",
+    )
+)
 
 
 @dataclass(frozen=True)

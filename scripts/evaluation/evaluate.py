@@ -191,8 +191,10 @@ def input_view_motion(loop: np.ndarray, truth: GroundTruth) -> dict[str, float]:
     and relative to the true mean speed (1 for no motion)."""
     true_flow = truth.input_flow()
     if true_flow.shape[:2] != loop.shape[1:3]:
-        raise ValueError(f"the loop is {loop.shape[2]}x{loop.shape[1]} px but the truth {true_flow.shape[1]}x"
-                         f"{true_flow.shape[0]}; write the scene at the method's working resolution")
+        raise ValueError(
+            f"the loop is {loop.shape[2]}x{loop.shape[1]} px but the truth {true_flow.shape[1]}x"
+            f"{true_flow.shape[0]}; write the scene at the method's working resolution"
+        )
     mask = _flow_mask(truth.input_motion_mask())
     starts = [round(time * len(loop)) % len(loop) for time in FLOW_TIMES]
     flows = np.stack([video_flow([loop[start], loop[(start + 1) % len(loop)]])[0] for start in starts])
@@ -280,8 +282,10 @@ def synthesis_errors(synthesis: SceneSynthesis, truth: GroundTruth) -> dict[str,
     sky = truth.sky_mask()
     estimated_depth = synthesis.depth
     if estimated_depth.shape != true_depth.shape:
-        raise ValueError(f"the working image is {estimated_depth.shape[::-1]} px but the truth "
-                         f"{true_depth.shape[::-1]}; write the scene at the method's working resolution")
+        raise ValueError(
+            f"the working image is {estimated_depth.shape[::-1]} px but the truth "
+            f"{true_depth.shape[::-1]}; write the scene at the method's working resolution"
+        )
     result = {"depth_abs_rel": depth_abs_rel(estimated_depth, true_depth, ~sky)}
     velocity = synthesis.motion_arrays["velocity"].reshape(*estimated_depth.shape, 3) @ OPENCV_TO_DATASET_WORLD.T
     true_velocity = truth.input_velocity()
@@ -317,7 +321,8 @@ def synthesis_consistency(synthesis: SceneSynthesis) -> dict[str, float]:
     if not synthesis.moving.any():
         return {}
     orbit = [
-        index for index, view in enumerate(synthesis.views)
+        index
+        for index, view in enumerate(synthesis.views)
         if index != 0 and view.yaw_degrees == 0.0 and view.pitch_degrees == 0.0
     ]
     views = synthesis.view_arrays
@@ -338,7 +343,9 @@ def synthesis_consistency(synthesis: SceneSynthesis) -> dict[str, float]:
 def speed(run: TrainedRun, sizes: tuple[tuple[int, int], ...]) -> dict[str, float]:
     """Rendering rate of the trained 4D scene at the given sizes."""
     camera = input_camera(run)
-    return {f"fps_{width}x{height}": frames_per_second(run.pipeline.model, camera, width, height) for width, height in sizes}
+    return {
+        f"fps_{width}x{height}": frames_per_second(run.pipeline.model, camera, width, height) for width, height in sizes
+    }
 
 
 def write_path_sheet(

@@ -33,11 +33,15 @@ def fill_quality(filled: np.ndarray, truth: np.ndarray, region: np.ndarray) -> d
         "psnr": psnr(filled, truth, region),
         "ssim": ssim(filled, truth, region),
         "detail_ratio": detail_ratio(filled_gradients, true_gradients, inner),
-        "orientation_error": abs(orientation_balance(filled_gradients, inner) - orientation_balance(true_gradients, inner)),
+        "orientation_error": abs(
+            orientation_balance(filled_gradients, inner) - orientation_balance(true_gradients, inner)
+        ),
     }
 
 
-def detail_ratio(gradients: tuple[np.ndarray, np.ndarray], reference: tuple[np.ndarray, np.ndarray], region: np.ndarray) -> float:
+def detail_ratio(
+    gradients: tuple[np.ndarray, np.ndarray], reference: tuple[np.ndarray, np.ndarray], region: np.ndarray
+) -> float:
     """Mean gradient magnitude of one image over that of a reference, inside `region` (gradients from `_gradients`)."""
     magnitude = np.hypot(*gradients)[region].mean()
     reference_magnitude = np.hypot(*reference)[region].mean()

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import importlib.util
 import math
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
 
 import cv2
 import numpy as np
@@ -116,12 +116,16 @@ def true_depth_synthesis(scene: Scene, cache_dir: Path) -> SceneSynthesis:
     return SceneSynthesis(scene.photo, config)
 
 
-def hole_views(synthesis: SceneSynthesis, scene: Scene, indices: list[int], supersampling: int = 1) -> Iterator[HoleView]:
+def hole_views(
+    synthesis: SceneSynthesis, scene: Scene, indices: list[int], supersampling: int = 1
+) -> Iterator[HoleView]:
     """The views `indices` of `synthesis` as the synthesis renders them before filling, each with its true render."""
     still_cloud = synthesis.cloud(torch.zeros_like(synthesis.points))
     for index in indices:
         view = synthesis.views[index]
-        frame = LoopingView(still_cloud, synthesis.world_to_cameras[index], synthesis.intrinsics, synthesis.config.num_frames).frame_at(0.0)
+        frame = LoopingView(
+            still_cloud, synthesis.world_to_cameras[index], synthesis.intrinsics, synthesis.config.num_frames
+        ).frame_at(0.0)
         holes = (frame.coverage < COVERAGE_THRESHOLD).cpu().numpy()
         # The first three point features are the colour (`SceneSynthesis.point_features`).
         rendered = frame.features[..., :3].cpu().numpy() * ~holes[..., None]
@@ -160,7 +164,13 @@ def _project(points: np.ndarray, pose: np.ndarray, intrinsics: Intrinsics) -> tu
     camera = ((points - pose[:3, 3]) @ pose[:3, :3]) * _OPENCV_TO_OPENGL_CAMERA
     uv, z = project_points(torch.from_numpy(camera).float(), intrinsics)
     uv, z = uv.numpy(), z.numpy()
-    inside = (z > NEAR_PLANE) & (uv[..., 0] >= 0) & (uv[..., 0] < intrinsics.width) & (uv[..., 1] >= 0) & (uv[..., 1] < intrinsics.height)
+    inside = (
+        (z > NEAR_PLANE)
+        & (uv[..., 0] >= 0)
+        & (uv[..., 0] < intrinsics.width)
+        & (uv[..., 1] >= 0)
+        & (uv[..., 1] < intrinsics.height)
+    )
     return uv, z, inside
 
 

@@ -124,8 +124,15 @@ def multiview_consistency(
     input_flow, input_depth = flow_stack[input_view], depth_stack[input_view]
     per_view = {}
     for view in compared:
-        errors = _carried_errors(flow_stack[view], depth_stack[view], transforms[view], transforms[input_view],
-                                 input_flow, input_depth, intrinsics)
+        errors = _carried_errors(
+            flow_stack[view],
+            depth_stack[view],
+            transforms[view],
+            transforms[input_view],
+            input_flow,
+            input_depth,
+            intrinsics,
+        )
         per_view[view] = float(errors.mean()) if errors.numel() else float("nan")
     return ViewConsistency(per_view=per_view)
 

@@ -19,8 +19,11 @@ def hardware() -> str:
 def commit(repository: Path | None = None) -> str:
     """The current commit of `repository` (default: the working directory's), with '+changes' when tracked files
     differ from it."""
+
     def git(*arguments: str) -> str:
-        return subprocess.run(["git", *arguments], capture_output=True, text=True, check=True, cwd=repository).stdout.strip()
+        return subprocess.run(
+            ["git", *arguments], capture_output=True, text=True, check=True, cwd=repository
+        ).stdout.strip()
 
     try:
         sha = git("rev-parse", "--short", "HEAD")

@@ -21,8 +21,12 @@ def with_time(camera: Cameras, time_value: float) -> Cameras:
     """A copy of a single camera that renders loop time `time_value`."""
     return Cameras(
         camera_to_worlds=camera.camera_to_worlds,
-        fx=camera.fx, fy=camera.fy, cx=camera.cx, cy=camera.cy,
-        width=camera.width, height=camera.height,
+        fx=camera.fx,
+        fy=camera.fy,
+        cx=camera.cx,
+        cy=camera.cy,
+        width=camera.width,
+        height=camera.height,
         camera_type=camera.camera_type,
         times=torch.full_like(camera.fx, time_value),
     )
@@ -33,9 +37,12 @@ def resized(camera: Cameras, width: int, height: int) -> Cameras:
     scale = width / float(camera.width.reshape(-1)[0])
     return Cameras(
         camera_to_worlds=camera.camera_to_worlds,
-        fx=camera.fx * scale, fy=camera.fy * scale,
-        cx=torch.full_like(camera.cx, width / 2.0), cy=torch.full_like(camera.cy, height / 2.0),
-        width=width, height=height,
+        fx=camera.fx * scale,
+        fy=camera.fy * scale,
+        cx=torch.full_like(camera.cx, width / 2.0),
+        cy=torch.full_like(camera.cy, height / 2.0),
+        width=width,
+        height=height,
         camera_type=CameraType.PERSPECTIVE,
         times=camera.times,
     )

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import copy
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import torch
 from nerfstudio.engine.callbacks import TrainingCallback, TrainingCallbackLocation
@@ -49,7 +50,9 @@ class TrainedRun:
         return self.config.get_base_dir() / "config.yml"
 
 
-def configure(base: TrainerConfig, data: Path, output_dir: Path, name: str, device: str, **overrides: Any) -> TrainerConfig:
+def configure(
+    base: TrainerConfig, data: Path, output_dir: Path, name: str, device: str, **overrides: Any
+) -> TrainerConfig:
     """A copy of a method's trainer config for one benchmark run.
 
     `overrides` are dotted attribute paths relative to the trainer config, e.g.

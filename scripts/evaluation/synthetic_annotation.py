@@ -179,5 +179,11 @@ def labelme_document(
 
 
 def _shape(label: str, points: list, shape_type: str) -> dict:
-    return {"label": label, "points": points, "group_id": None, "description": "", "shape_type": shape_type,
-            "flags": {}}
+    return {
+        "label": label,
+        "points": points,
+        "group_id": None,
+        "description": "",
+        "shape_type": shape_type,
+        "flags": {},
+    }

@@ -55,7 +55,7 @@ class LandscapeGroundTruth:
     """Rays per pixel along each side for the true frames."""
 
     @classmethod
-    def load(cls, folder: Path, device: torch.device | str = "cpu", supersampling: int = 2) -> "LandscapeGroundTruth":
+    def load(cls, folder: Path, device: torch.device | str = "cpu", supersampling: int = 2) -> LandscapeGroundTruth:
         """The ground truth in `folder`, its scene rebuilt on `device`."""
         folder = Path(folder)
         return cls(folder=folder, scene=build_scene(read_params(folder), device), supersampling=supersampling)

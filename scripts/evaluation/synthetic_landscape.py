@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
-from typing import Iterable, Iterator, Literal
+from typing import Literal
 
 import cv2
 import numpy as np
@@ -151,7 +152,7 @@ class LandscapeParams:
     """Distance over which aerial haze reaches 63 % (scene units)."""
 
     @classmethod
-    def random(cls, seed: int) -> "LandscapeParams":
+    def random(cls, seed: int) -> LandscapeParams:
         """A varied but plausible landscape, the same for the same seed.
 
         The layout is redrawn until the input view shows water and sky, and the water speed is set so that the
@@ -179,7 +180,7 @@ class LandscapeParams:
         return values
 
     @classmethod
-    def from_dict(cls, values: dict) -> "LandscapeParams":
+    def from_dict(cls, values: dict) -> LandscapeParams:
         """Parameters from `to_dict`'s output; unknown keys are an error, missing ones take their defaults."""
         known = {field.name for field in fields(cls)}
         unknown = sorted(set(values) - known)

@@ -43,13 +43,13 @@ def _mix(a: torch.Tensor, b: torch.Tensor, weight: torch.Tensor) -> torch.Tensor
     return a + (b - a) * weight.unsqueeze(-1)
 
 
-def grass_colour(params: "LandscapeParams", like: torch.Tensor) -> torch.Tensor:
+def grass_colour(params: LandscapeParams, like: torch.Tensor) -> torch.Tensor:
     """The grass's base colour: green in spring, straw-yellow as `grass_hue` goes to 1."""
     hue = params.grass_hue
     return _constant((0.22 + 0.28 * hue, 0.38 + 0.04 * hue, 0.12 + 0.04 * hue), like)
 
 
-def sun_direction(params: "LandscapeParams", like: torch.Tensor) -> torch.Tensor:
+def sun_direction(params: LandscapeParams, like: torch.Tensor) -> torch.Tensor:
     """Unit vector towards the sun, in the scene frame."""
     azimuth, elevation = math.radians(params.sun_azimuth_degrees), math.radians(params.sun_elevation_degrees)
     return _constant(
@@ -58,7 +58,7 @@ def sun_direction(params: "LandscapeParams", like: torch.Tensor) -> torch.Tensor
     )
 
 
-def sky_colour(params: "LandscapeParams", directions: torch.Tensor) -> torch.Tensor:
+def sky_colour(params: LandscapeParams, directions: torch.Tensor) -> torch.Tensor:
     """The clear sky [..., 3] seen along unit scene directions [..., 3]: pale at the horizon, deep at the zenith."""
     elevation = directions[..., 2].clamp(-1.0, 1.0)
     horizon = _constant(_HORIZON, directions)
@@ -126,7 +126,7 @@ def water_colour(scene: LandscapeScene, texture_coordinates: torch.Tensor, footp
     return _mix(colour, light, 0.7 * smoothstep(0.2, 0.8, glints + 0.4 * ripples)).clamp(0.0, 1.0)
 
 
-def apply_haze(params: "LandscapeParams", colours: torch.Tensor, distances: torch.Tensor) -> torch.Tensor:
+def apply_haze(params: LandscapeParams, colours: torch.Tensor, distances: torch.Tensor) -> torch.Tensor:
     """Aerial perspective: colours [..., 3] fade towards the horizon's colour over `distances` (scene units)."""
     amount = 1.0 - torch.exp(-distances / params.haze_distance)
     return _mix(colours, _constant(_HORIZON, colours), amount)

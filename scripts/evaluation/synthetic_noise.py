@@ -33,7 +33,7 @@ class NoiseLattice:
     period: int
 
     @classmethod
-    def random(cls, generator: torch.Generator, channels: int, period: int = LATTICE_PERIOD) -> "NoiseLattice":
+    def random(cls, generator: torch.Generator, channels: int, period: int = LATTICE_PERIOD) -> NoiseLattice:
         """A lattice of values uniform in [-1, 1] drawn from `generator` (on the CPU, so equal on every device)."""
         nodes = torch.rand((1, channels, period, period), generator=generator) * 2.0 - 1.0
         return cls(values=F.pad(nodes, (_PADDING,) * 4, mode="circular"), period=period)
@@ -43,7 +43,7 @@ class NoiseLattice:
         """Independent noise values per sample."""
         return self.values.shape[1]
 
-    def to(self, device: torch.device | str) -> "NoiseLattice":
+    def to(self, device: torch.device | str) -> NoiseLattice:
         """The same lattice on `device`."""
         return NoiseLattice(values=self.values.to(device), period=self.period)
 
@@ -72,7 +72,7 @@ class FractalNoise:
     ridged: bool = False
     """Ridged octaves (1 - |n|)^2 * 2 - 1: sharp crests and rounded valleys, for mountains."""
 
-    def to(self, device: torch.device | str) -> "FractalNoise":
+    def to(self, device: torch.device | str) -> FractalNoise:
         """The same noise on `device`."""
         return FractalNoise(self.lattice.to(device), self.wavelength, self.octaves, self.gain, self.ridged)
 

@@ -281,8 +281,9 @@ def _march_terrain(
             near, first, between = near[dipped], first[dipped], between[dipped]
             below[near] = True
             high[near] = between.gather(1, first[:, None]).squeeze(1)
-            low[near] = torch.where(first > 0, between.gather(1, (first - 1).clamp_min(0)[:, None]).squeeze(1),
-                                    previous[near])
+            low[near] = torch.where(
+                first > 0, between.gather(1, (first - 1).clamp_min(0)[:, None]).squeeze(1), previous[near]
+            )
         finished = below | (distance >= end[active])
         if bool(below.any()):
             found.append(active[below])

@@ -22,8 +22,9 @@ Content:
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
@@ -79,7 +80,7 @@ class PolarHeightGrid:
         cell = (radii * GRID_ANGLE_STEP)[:, None].expand_as(x)
         return torch.stack([x, y], dim=-1), cell
 
-    def to(self, device: torch.device | str) -> "PolarHeightGrid":
+    def to(self, device: torch.device | str) -> PolarHeightGrid:
         """The same grid on `device`."""
         return PolarHeightGrid(self.heights.to(device), self.max_height)
 
@@ -113,7 +114,7 @@ class LandscapeTextures:
     clouds: FractalNoise  # 2 channels
 
     @classmethod
-    def random(cls, params: "LandscapeParams") -> "LandscapeTextures":
+    def random(cls, params: LandscapeParams) -> LandscapeTextures:
         """The noises of a scene, drawn in a fixed order from a generator seeded with `params.seed`."""
         generator = torch.Generator().manual_seed(params.seed)
 
@@ -133,7 +134,7 @@ class LandscapeTextures:
             clouds=FractalNoise(lattice(2), params.cloud_wavelength, octaves=6, gain=0.55),
         )
 
-    def to(self, device: torch.device | str) -> "LandscapeTextures":
+    def to(self, device: torch.device | str) -> LandscapeTextures:
         """The same noises on `device`."""
         return LandscapeTextures(**{name: noise.to(device) for name, noise in vars(self).items()})
 
@@ -142,14 +143,14 @@ class LandscapeTextures:
 class LandscapeScene:
     """One landscape: its parameters, its noises, its height grid and the scale of the dataset's world."""
 
-    params: "LandscapeParams"
+    params: LandscapeParams
     textures: LandscapeTextures
     heights: PolarHeightGrid
     scale: float = 1.0
     """World units per scene unit."""
 
     @classmethod
-    def unscaled(cls, params: "LandscapeParams", device: torch.device | str = "cpu") -> "LandscapeScene":
+    def unscaled(cls, params: LandscapeParams, device: torch.device | str = "cpu") -> LandscapeScene:
         """The scene of `params` with scale 1 (before its depths are normalised)."""
         textures = LandscapeTextures.random(params).to(device)
         points, cell = PolarHeightGrid.sample_points(device)
@@ -162,7 +163,7 @@ class LandscapeScene:
         """Where the scene's tensors live."""
         return self.heights.heights.device
 
-    def to(self, device: torch.device | str) -> "LandscapeScene":
+    def to(self, device: torch.device | str) -> LandscapeScene:
         """The same scene on `device`."""
         return replace(self, textures=self.textures.to(device), heights=self.heights.to(device))
 
@@ -206,7 +207,7 @@ class LandscapeScene:
 # --- the shapes -------------------------------------------------------------------------------------------------
 
 
-def valley_centre(params: "LandscapeParams", y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def valley_centre(params: LandscapeParams, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """x of the valley's centre line (where a stream runs) at distances `y`, and its slope dx/dy."""
     wavenumber = 2.0 * math.pi / params.meander_wavelength
     phase = wavenumber * y + params.meander_phase
@@ -214,7 +215,7 @@ def valley_centre(params: "LandscapeParams", y: torch.Tensor) -> tuple[torch.Ten
     return x, params.meander_amplitude * wavenumber * torch.cos(phase)
 
 
-def stream_coordinates(params: "LandscapeParams", xy: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def stream_coordinates(params: LandscapeParams, xy: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Signed distance across the valley's centre line [...], and the line's unit tangent [..., 2] (towards +y)."""
     centre, slope = valley_centre(params, xy[..., 1])
     norm = torch.sqrt(1.0 + slope * slope)
@@ -222,7 +223,7 @@ def stream_coordinates(params: "LandscapeParams", xy: torch.Tensor) -> tuple[tor
     return (xy[..., 0] - centre) / norm, tangent
 
 
-def lake_radius(params: "LandscapeParams", xy: torch.Tensor) -> torch.Tensor:
+def lake_radius(params: LandscapeParams, xy: torch.Tensor) -> torch.Tensor:
     """Elliptic radius of ground points about the lake's centre: 1 on its (smooth) shore ellipse."""
     centre_x, _ = valley_centre(params, torch.full_like(xy[..., 1], params.lake_distance))
     dx = (xy[..., 0] - centre_x) / params.water_half_width
@@ -231,7 +232,7 @@ def lake_radius(params: "LandscapeParams", xy: torch.Tensor) -> torch.Tensor:
 
 
 def terrain_height(
-    params: "LandscapeParams", textures: LandscapeTextures, xy: torch.Tensor, footprint: torch.Tensor
+    params: LandscapeParams, textures: LandscapeTextures, xy: torch.Tensor, footprint: torch.Tensor
 ) -> torch.Tensor:
     """The analytic terrain height [...] at ground points [..., 2], smoothed to `footprint` [...] (scene units)."""
     x, y = xy[..., 0], xy[..., 1]
@@ -269,7 +270,7 @@ def _where_positive(weight: torch.Tensor, values: Callable[[torch.Tensor], torch
 
 
 def water_carving(
-    params: "LandscapeParams", textures: LandscapeTextures, xy: torch.Tensor, radius: torch.Tensor
+    params: LandscapeParams, textures: LandscapeTextures, xy: torch.Tensor, radius: torch.Tensor
 ) -> torch.Tensor:
     """How much of the terrain is replaced by the water's bed [...]: 1 inside the channel or basin, 0 away."""
     if params.water_kind == "stream":
@@ -283,7 +284,7 @@ def water_carving(
     return torch.zeros_like(radius)
 
 
-def water_velocity(params: "LandscapeParams", xy: torch.Tensor, speed: float) -> torch.Tensor:
+def water_velocity(params: LandscapeParams, xy: torch.Tensor, speed: float) -> torch.Tensor:
     """The water's velocity field [..., 2] at ground points [..., 2], fastest `speed` (scene units per frame).
 
     A stream flows along the valley's centre line, away from the camera when `flow_heading_degrees` points

@@ -30,17 +30,29 @@ class Variant:
 
 
 MOM4D = Variant("mom4d", "mom4d with its default schedule, given what a user gives: the photo and its annotation")
-TRUE_FOV = Variant("true-fov", "mom4d given the scene's true field of view instead of its default 50 degrees",
-                   given=("fov",))
-TRUE_DEPTH = Variant("true-depth", "mom4d given the scene's true depth (--depth file): the motion judged apart from "
-                     "the depth", given=("depth",))
+TRUE_FOV = Variant(
+    "true-fov", "mom4d given the scene's true field of view instead of its default 50 degrees", given=("fov",)
+)
+TRUE_DEPTH = Variant(
+    "true-depth",
+    "mom4d given the scene's true depth (--depth file): the motion judged apart from the depth",
+    given=("depth",),
+)
 NO_3D_MOM = Variant("no-3d-mom", "velocity lifted from the input view's motion alone (no 3D-MOM fit)")
-CONSTANT_DEPTH = Variant("constant-depth", "mom4d with the image motion lifted within each point's depth plane, as "
-                         "before (not along the depth surface)")
-PER_VIEW = Variant("per-view", "the paper's ablation: every animated view animated in 2D by its own motion (hints "
-                   "drawn in each view), no 3D motion and no motion prior")
-LEGACY = Variant("legacy", "the earlier motion: constant-depth lift, hint fields drawn in each view, an unregularised "
-                 "3D-MOM fit, straight paths, a plain cross-fade of the loop's copies")
+CONSTANT_DEPTH = Variant(
+    "constant-depth",
+    "mom4d with the image motion lifted within each point's depth plane, as before (not along the depth surface)",
+)
+PER_VIEW = Variant(
+    "per-view",
+    "the paper's ablation: every animated view animated in 2D by its own motion (hints "
+    "drawn in each view), no 3D motion and no motion prior",
+)
+LEGACY = Variant(
+    "legacy",
+    "the earlier motion: constant-depth lift, hint fields drawn in each view, an unregularised "
+    "3D-MOM fit, straight paths, a plain cross-fade of the loop's copies",
+)
 # Synthesis options of the variants that differ from mom4d in how the motion is made, and only in that.
 MOTION_OPTIONS: dict[str, dict[str, object]] = {
     NO_3D_MOM.name: {"motion_solver": "lift"},
@@ -60,7 +72,18 @@ PAPER_SCHEDULE = Variant("paper-schedule", "the paper's schedule: 3000 static + 
 SPLATFACTO = Variant("splatfacto", "nerfstudio's splatfacto on the 25 views at t = 0 (7000 iterations)", needs_gpu=True)
 VARIANTS: dict[str, Variant] = {
     variant.name: variant
-    for variant in (MOM4D, TRUE_FOV, TRUE_DEPTH, NO_3D_MOM, CONSTANT_DEPTH, PER_VIEW, LEGACY, NO_PRIOR, PAPER_SCHEDULE, SPLATFACTO)
+    for variant in (
+        MOM4D,
+        TRUE_FOV,
+        TRUE_DEPTH,
+        NO_3D_MOM,
+        CONSTANT_DEPTH,
+        PER_VIEW,
+        LEGACY,
+        NO_PRIOR,
+        PAPER_SCHEDULE,
+        SPLATFACTO,
+    )
 }
 
 # A CPU-sized benchmark: small images, short loops, few iterations.
@@ -94,7 +117,11 @@ def mom4d_with_stages(size: Size, static_steps: int, dynamic_steps: int) -> Trai
 def trainer_config(variant: Variant, size: Size) -> TrainerConfig:
     """The trainer config of `variant` at `size`, before data and output folders are set."""
     if variant == PAPER_SCHEDULE:
-        config = mom4d_with_stages(size, 3000, 20000) if size != "cpu" else mom4d_with_stages(size, 3 * CPU_STAGES[0], 3 * CPU_STAGES[1])
+        config = (
+            mom4d_with_stages(size, 3000, 20000)
+            if size != "cpu"
+            else mom4d_with_stages(size, 3 * CPU_STAGES[0], 3 * CPU_STAGES[1])
+        )
     elif size in ("cpu", "short"):
         config = mom4d_with_stages(size, *(CPU_STAGES if size == "cpu" else SHORT_STAGES))
     else:

@@ -90,9 +90,7 @@ def pixel_features(tile_size: int, dtype: torch.dtype, device: torch.device) -> 
     return torch.stack([torch.ones_like(x), x, y, x * x, x * y, y * y], dim=-1)
 
 
-def tile_groups(
-    tile_counts: Tensor, pixels_per_tile: int, chunk_elements: int
-) -> Iterator[tuple[Tensor, int, int]]:
+def tile_groups(tile_counts: Tensor, pixels_per_tile: int, chunk_elements: int) -> Iterator[tuple[Tensor, int, int]]:
     """Yield `(tile ids, Gaussians per chunk, most Gaussians in one of the tiles)` for groups of tiles.
 
     Tiles holding Gaussians are visited from the most to the least crowded, so a group's tiles hold

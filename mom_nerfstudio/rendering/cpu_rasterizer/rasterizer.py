@@ -67,9 +67,7 @@ def rasterize_gaussians_torch(
         TypeError: an option `RasterOptions` does not have.
     """
     options = RasterOptions(**option_values)
-    check_inputs(
-        means, quats, scales, covars, opacities, colors, viewmats, Ks, backgrounds, options.sh_degree
-    )
+    check_inputs(means, quats, scales, covars, opacities, colors, viewmats, Ks, backgrounds, options.sh_degree)
     if covars is None:
         covars = world_covariances(quats, scales)
     projection = project_gaussians(means, covars, opacities, viewmats, Ks, width, height, options)

@@ -6,9 +6,10 @@
 `normalize_depth`, `depth_from_disparity` or `depth_from_affine_depth`.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Literal, Protocol
+from typing import Literal, Protocol
 
 import numpy as np
 import torch
@@ -78,7 +79,9 @@ def _file_estimator(options: DepthOptions) -> DepthEstimator:
 
 
 def _zoedepth_estimator(options: DepthOptions) -> DepthEstimator:
-    return TransformersDepthEstimator("zoedepth", LEARNED_DEPTH_BACKENDS["zoedepth"].spec(options.model), options.device)
+    return TransformersDepthEstimator(
+        "zoedepth", LEARNED_DEPTH_BACKENDS["zoedepth"].spec(options.model), options.device
+    )
 
 
 def _depth_anything_estimator(options: DepthOptions) -> DepthEstimator:

@@ -24,8 +24,9 @@ regulariser weights then mean the same thing for every image and scene scale.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Literal
+from typing import Literal
 
 import torch
 
@@ -153,7 +154,10 @@ def image_grid_neighbours(moving: torch.Tensor, depth: torch.Tensor, discontinui
     height, width = moving.shape
     index = torch.arange(height * width, device=moving.device).reshape(height, width)
     pairs = []
-    for first, second in (((slice(None), slice(0, -1)), (slice(None), slice(1, None))), ((slice(0, -1), slice(None)), (slice(1, None), slice(None)))):
+    for first, second in (
+        ((slice(None), slice(0, -1)), (slice(None), slice(1, None))),
+        ((slice(0, -1), slice(None)), (slice(1, None), slice(None))),
+    ):
         nearer = torch.minimum(depth[first], depth[second])
         keep = moving[first] & moving[second] & ((depth[first] - depth[second]).abs() <= discontinuity * nearer)
         pairs.append(torch.stack([index[first][keep], index[second][keep]], dim=-1))
@@ -280,7 +284,11 @@ def _solve_irls(
         from_prior = parameters - prior_parameters
         ray_weight = (settings.ray_damping * strength)[:, None, None]
         normal = normal + ray_weight * along_ray + (_PRIOR_FLOOR * strength)[:, None, None] * identity
-        gradient = gradient + (ray_weight * along_ray @ from_prior[:, :, None])[..., 0] + _PRIOR_FLOOR * strength[:, None] * from_prior
+        gradient = (
+            gradient
+            + (ray_weight * along_ray @ from_prior[:, :, None])[..., 0]
+            + _PRIOR_FLOOR * strength[:, None] * from_prior
+        )
         if pairs is not None and pairs.numel():
             smooth = settings.smoothness * strength
             pull = torch.zeros_like(parameters)

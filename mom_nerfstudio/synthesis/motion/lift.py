@@ -43,7 +43,7 @@ class SurfaceSlope:
     gradient: torch.Tensor
 
     @classmethod
-    def of(cls, depth: torch.Tensor, region: torch.Tensor) -> "SurfaceSlope":
+    def of(cls, depth: torch.Tensor, region: torch.Tensor) -> SurfaceSlope:
         """The slope of `depth` [H, W] inside `region` [H, W] bool (the motion mask), averaged over a window."""
         disparity = 1.0 / depth.float()
         height, width = disparity.shape
@@ -51,7 +51,9 @@ class SurfaceSlope:
         for axis in (1, 0):  # x (columns), then y (rows)
             step = disparity.diff(dim=axis)
             pair_inside = region.narrow(axis, 0, step.shape[axis]) & region.narrow(axis, 1, step.shape[axis])
-            smaller = torch.minimum(disparity.narrow(axis, 0, step.shape[axis]), disparity.narrow(axis, 1, step.shape[axis]))
+            smaller = torch.minimum(
+                disparity.narrow(axis, 0, step.shape[axis]), disparity.narrow(axis, 1, step.shape[axis])
+            )
             valid = pair_inside & (step.abs() <= DISCONTINUITY * smaller)
             padding = (0, 1) if axis == 1 else (0, 0, 0, 1)
             gradients.append(F.pad(step * valid, padding))

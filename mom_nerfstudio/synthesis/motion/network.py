@@ -143,11 +143,27 @@ def upsample_features(features: torch.Tensor) -> torch.Tensor:
     return upsampled
 
 
-_ENCODER_NORMS = (None, "spade_layer2_0", "spade_layer4_0", "spade_layer8_0", "spade_layer8_1", "spade_layer8_2",
-                  "spade_layer8_3", None)
+_ENCODER_NORMS = (
+    None,
+    "spade_layer2_0",
+    "spade_layer4_0",
+    "spade_layer8_0",
+    "spade_layer8_1",
+    "spade_layer8_2",
+    "spade_layer8_3",
+    None,
+)
 """The SPADE layer after each encoder convolution conv1..conv8 (names of the released state dict)."""
-_DECODER_NORMS = ("spade_layer8_4", "spade_layer8_5", "spade_layer8_6", "spade_layer8_7", "spade_layer4_1",
-                  "spade_layer2_1", "spade_layer", None)
+_DECODER_NORMS = (
+    "spade_layer8_4",
+    "spade_layer8_5",
+    "spade_layer8_6",
+    "spade_layer8_7",
+    "spade_layer4_1",
+    "spade_layer2_1",
+    "spade_layer",
+    None,
+)
 """The SPADE layer after each decoder convolution dconv1..dconv8."""
 
 

@@ -88,7 +88,9 @@ def trace_paths(
     if paths == "straight":
         return PathTable(times=times, offsets=velocity[:, None, :] * times[None, :, None])
     if paths != "field" or field is None:
-        raise ValueError(f"{paths!r} paths need a velocity field" if paths == "field" else f"unknown motion paths {paths!r}")
+        raise ValueError(
+            f"{paths!r} paths need a velocity field" if paths == "field" else f"unknown motion paths {paths!r}"
+        )
     per_direction = (len(times) - 1) // 2
     offsets = torch.zeros(points.shape[0], len(times), 3, device=points.device, dtype=points.dtype)
     for direction in (1.0, -1.0):

@@ -14,9 +14,10 @@ L / hint_frames original pixels per frame.
 """
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 import cv2
 import numpy as np
@@ -155,12 +156,16 @@ def resolve_motion_input(
 
     if motion_mask is not None or hints is not None:
         if motion_mask is None:
-            raise Mom4dInputError(f"Hints {hints} were given without a motion mask: pass --motion-mask with an "
-                                  "image that is nonzero where things move (the hints say how they move).")
+            raise Mom4dInputError(
+                f"Hints {hints} were given without a motion mask: pass --motion-mask with an "
+                "image that is nonzero where things move (the hints say how they move)."
+            )
         if hints is None:
-            raise Mom4dInputError(f"The motion mask {motion_mask} was given without hints, so nothing would "
-                                  "move: pass --hints with a JSON list of arrows [[x0, y0, x1, y1], ...] in "
-                                  "pixels of the original image, or a dense --flow instead.")
+            raise Mom4dInputError(
+                f"The motion mask {motion_mask} was given without hints, so nothing would "
+                "move: pass --hints with a JSON list of arrows [[x0, y0, x1, y1], ...] in "
+                "pixels of the original image, or a dense --flow instead."
+            )
         _warn_ignored({"--flow": flow}, because="--motion-mask with --hints")
         logger.info(f"Motion: motion mask {motion_mask} with hints {hints} (given on the command line).")
         return _from_mask_and_hints(Path(motion_mask), Path(hints), shape, scale, hint_frames, photo_size)
@@ -183,11 +188,15 @@ def _from_labelme(
     """Read motion polygons and hint lines from a labelme annotation."""
     document = _read_json(path)
     if not isinstance(document, dict):
-        raise Mom4dInputError(f"{path}: expected a labelme annotation (a JSON object with 'shapes'), "
-                              f"found a JSON {type(document).__name__}.")
+        raise Mom4dInputError(
+            f"{path}: expected a labelme annotation (a JSON object with 'shapes'), "
+            f"found a JSON {type(document).__name__}."
+        )
     if "shapes" not in document:
-        raise Mom4dInputError(f"{path}: no 'shapes' field; is this a labelme annotation? Draw polygons labelled "
-                              "'motion' and lines labelled 'hint' in labelme and save.")
+        raise Mom4dInputError(
+            f"{path}: no 'shapes' field; is this a labelme annotation? Draw polygons labelled "
+            "'motion' and lines labelled 'hint' in labelme and save."
+        )
     shapes = document["shapes"]
     if not isinstance(shapes, list):
         raise Mom4dInputError(f"{path}: 'shapes' must be a list, found a {type(shapes).__name__}.")
@@ -212,17 +221,26 @@ def _from_labelme(
             polygons.append(_motion_region(points, shape_type, path, where))
         elif kind.startswith(HINT_LABEL_PREFIX):
             if shape_type != "line":
-                raise Mom4dInputError(f"{path}: {where}.shape_type: a hint must be a line (labelme 'Create "
-                                      f"Line', start -> end), found {shape_type!r}.")
+                raise Mom4dInputError(
+                    f"{path}: {where}.shape_type: a hint must be a line (labelme 'Create "
+                    f"Line', start -> end), found {shape_type!r}."
+                )
             if len(points) != 2:
-                raise Mom4dInputError(f"{path}: {where}.points: a hint line needs exactly 2 points (start, end), "
-                                      f"found {len(points)}.")
+                raise Mom4dInputError(
+                    f"{path}: {where}.points: a hint line needs exactly 2 points (start, end), found {len(points)}."
+                )
             arrows.append(points.reshape(4))
 
     mask = _rasterise(polygons, mapping, shape)
     starts, velocities = _arrows_to_hints(np.array(arrows).reshape(-1, 4), mapping, hint_frames, path)
-    return _sparse_motion(mask, starts, velocities, f"labelme annotation {path.name}", path,
-                          empty_mask_reason="no 'motion' polygon with an area")
+    return _sparse_motion(
+        mask,
+        starts,
+        velocities,
+        f"labelme annotation {path.name}",
+        path,
+        empty_mask_reason="no 'motion' polygon with an area",
+    )
 
 
 def _labelme_mapping(
@@ -243,7 +261,8 @@ def _labelme_mapping(
         raise Mom4dInputError(
             f"{path}: imageWidth x imageHeight = {source_width:g} x {source_height:g} does not have the aspect "
             f"ratio of the photo ({_photo_is(photo_size)}): the annotation belongs to another image, or to a "
-            "cropped or rotated copy. Annotate this photo.")
+            "cropped or rotated copy. Annotate this photo."
+        )
     return _PixelMapping(source_size=(source_width, source_height), target_size=(width, height))
 
 
@@ -255,11 +274,11 @@ def _motion_region(points: np.ndarray, shape_type: str, path: Path, where: str) 
         (x0, y0), (x1, y1) = points
         return np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]])
     if shape_type != "polygon":
-        raise Mom4dInputError(f"{path}: {where}.shape_type: a motion region must be a polygon (or a "
-                              f"rectangle), found {shape_type!r}.")
+        raise Mom4dInputError(
+            f"{path}: {where}.shape_type: a motion region must be a polygon (or a rectangle), found {shape_type!r}."
+        )
     if len(points) < 3:
-        raise Mom4dInputError(f"{path}: {where}.points: a motion polygon needs at least 3 points, found "
-                              f"{len(points)}.")
+        raise Mom4dInputError(f"{path}: {where}.points: a motion polygon needs at least 3 points, found {len(points)}.")
     return points
 
 
@@ -278,18 +297,28 @@ def _from_mask_and_hints(
     mask = _read_mask(mask_path, shape, photo_size)
     document = _read_json(hints_path)
     if not isinstance(document, list):
-        raise Mom4dInputError(f"{hints_path}: expected a JSON list of arrows [[x0, y0, x1, y1], ...], found a "
-                              f"JSON {type(document).__name__}.")
+        raise Mom4dInputError(
+            f"{hints_path}: expected a JSON list of arrows [[x0, y0, x1, y1], ...], found a "
+            f"JSON {type(document).__name__}."
+        )
     arrows = np.zeros((len(document), 4))
     for index, arrow in enumerate(document):
         if not (isinstance(arrow, list) and len(arrow) == 4 and all(_is_number(value) for value in arrow)):
-            raise Mom4dInputError(f"{hints_path}: [{index}] must be an arrow [x0, y0, x1, y1] of 4 numbers "
-                                  f"(start -> end, pixels of the original image), found {_preview(arrow)}.")
+            raise Mom4dInputError(
+                f"{hints_path}: [{index}] must be an arrow [x0, y0, x1, y1] of 4 numbers "
+                f"(start -> end, pixels of the original image), found {_preview(arrow)}."
+            )
         arrows[index] = arrow
     mapping = _PixelMapping.from_scale(shape, scale)
     starts, velocities = _arrows_to_hints(arrows, mapping, hint_frames, hints_path)
-    return _sparse_motion(mask, starts, velocities, f"motion mask {mask_path.name} with hints {hints_path.name}",
-                          hints_path, empty_mask_reason=f"the motion mask {mask_path.name} is empty")
+    return _sparse_motion(
+        mask,
+        starts,
+        velocities,
+        f"motion mask {mask_path.name} with hints {hints_path.name}",
+        hints_path,
+        empty_mask_reason=f"the motion mask {mask_path.name} is empty",
+    )
 
 
 def _read_mask(path: Path, shape: tuple[int, int], photo_size: tuple[int, int]) -> np.ndarray:
@@ -304,7 +333,8 @@ def _read_mask(path: Path, shape: tuple[int, int], photo_size: tuple[int, int]) 
     if not _same_aspect(image.shape[:2], shape):
         raise Mom4dInputError(
             f"Motion mask {path} is {image.shape[1]} x {image.shape[0]}, which does not have the aspect ratio of "
-            f"the photo ({_photo_is(photo_size)}): draw the mask on this photo.")
+            f"the photo ({_photo_is(photo_size)}): draw the mask on this photo."
+        )
     moving = (image > 0).astype(np.uint8)
     return cv2.resize(moving, (shape[1], shape[0]), interpolation=cv2.INTER_NEAREST).astype(bool)
 
@@ -361,15 +391,19 @@ def _automatic(
     which, why, and how to animate them with an annotation.
     """
     shape = rgb.shape[:2]
-    logger.warning(f"No motion given for {image_path.name}: animating the sky and water found automatically. "
-                   f"To choose what moves, {OPTIONS_HELP}.")
+    logger.warning(
+        f"No motion given for {image_path.name}: animating the sky and water found automatically. "
+        f"To choose what moves, {OPTIONS_HELP}."
+    )
     speed = auto_speed * max(shape) / AUTO_REFERENCE_LONG_SIDE
     sky, water_search = found.sky, found.water
     water = water_search.water
     if water_search.doubtful:
-        logger.warning(f"Left still in {image_path.name}, as it may not be water: {water_search.describe_doubtful()}. "
-                       "To animate such a region, draw a polygon labelled 'motion' over it and a line labelled 'hint' "
-                       f"along its flow in labelme, saved as {image_path.with_suffix('.json').name} beside the photo.")
+        logger.warning(
+            f"Left still in {image_path.name}, as it may not be water: {water_search.describe_doubtful()}. "
+            "To animate such a region, draw a polygon labelled 'motion' over it and a line labelled 'hint' "
+            f"along its flow in labelme, saved as {image_path.with_suffix('.json').name} beside the photo."
+        )
     if still is not None:
         sky, water = sky & ~still, water & ~still
     regions = [
@@ -500,8 +534,10 @@ def _sparse_motion(
         logger.warning(f"{path}: {empty_mask_reason}: static scene (nothing moves).")
         return MotionInput.static(mask.shape, f"{source} (static)")
     if len(starts) == 0:
-        logger.warning(f"{path}: no hint arrow (inside the image) says how the masked region moves: static scene "
-                       "(nothing moves). Add lines labelled 'hint' from where the motion starts to where it goes.")
+        logger.warning(
+            f"{path}: no hint arrow (inside the image) says how the masked region moves: static scene "
+            "(nothing moves). Add lines labelled 'hint' from where the motion starts to where it goes."
+        )
         return MotionInput.static(mask.shape, f"{source} (static)")
     return MotionInput(mask=mask, hint_starts=starts, hint_velocities=velocities, flow=None, source=source)
 
@@ -528,8 +564,9 @@ def _read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as error:
-        raise Mom4dInputError(f"{path}: malformed JSON at line {error.lineno}, column {error.colno}: "
-                              f"{error.msg}.") from error
+        raise Mom4dInputError(
+            f"{path}: malformed JSON at line {error.lineno}, column {error.colno}: {error.msg}."
+        ) from error
     except UnicodeDecodeError as error:
         raise Mom4dInputError(f"{path}: not a UTF-8 text file ({error.reason}); save it as JSON.") from error
 
@@ -540,8 +577,7 @@ def _points(value: Any, path: Path, where: str) -> np.ndarray:
         isinstance(point, list) and len(point) == 2 and all(_is_number(coordinate) for coordinate in point)
         for point in value
     ):
-        raise Mom4dInputError(f"{path}: {where} must be a list of [x, y] pairs of numbers, found "
-                              f"{_preview(value)}.")
+        raise Mom4dInputError(f"{path}: {where} must be a list of [x, y] pairs of numbers, found {_preview(value)}.")
     return np.array(value, dtype=np.float64).reshape(-1, 2)
 
 
