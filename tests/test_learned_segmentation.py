@@ -20,12 +20,12 @@ from mom_nerfstudio.errors import Mom4dInputError
 from mom_nerfstudio.synthesis.learned.loading import check_model, loaded_model_count
 from mom_nerfstudio.synthesis.learned_segmentation import (
     DEFAULT_SEGMENTATION_MODEL,
+    LearnedSkyWaterSegmenter,
     SkyWaterClasses,
     label_synonyms,
     learned_segmentation_model,
     masks_from_scores,
     merged_scores,
-    segment_sky_and_water,
 )
 
 HEIGHT, WIDTH = 24, 40
@@ -48,6 +48,11 @@ def forced_model(folder: Path, kind: str, probabilities: dict[int, float]) -> st
     if not path.exists():
         force_class_probabilities(SAVERS[kind](path), probabilities)
     return str(path)
+
+
+def segment_sky_and_water(rgb: np.ndarray, model: str) -> tuple[np.ndarray, np.ndarray]:
+    """Sky and water of `rgb` by the segmentation model in folder `model`, on the CPU."""
+    return LearnedSkyWaterSegmenter(learned_segmentation_model(model), torch.device("cpu")).segment(rgb)
 
 
 def photo() -> np.ndarray:

@@ -7,10 +7,9 @@ import numpy as np
 import pytest
 
 from mom_nerfstudio.errors import Mom4dInputError
+from mom_nerfstudio.synthesis.config import SynthesisConfig
 from mom_nerfstudio.synthesis.motion.sources import (
-    DEFAULT_AUTO_SPEED,
     MAX_SPEED_FRACTION,
-    SKY_SPEED_RATIO,
     MotionInput,
     resolve_motion_input,
 )
@@ -328,7 +327,7 @@ def test_automatic_default_drifts_the_sky_sideways_and_says_how_to_choose(image_
     columns, rows = motion.hint_starts.astype(int).T
     assert len(motion.hint_starts) >= 2 and motion.mask[rows, columns].all()
     # Stated at a 1024-px long side, converted to this 128-px image.
-    expected_speed = SKY_SPEED_RATIO * DEFAULT_AUTO_SPEED * width / 1024
+    expected_speed = SynthesisConfig().auto_sky_speed * width / 1024
     np.testing.assert_allclose(motion.hint_velocities, np.tile([expected_speed, 0.0], (len(rows), 1)), rtol=1e-5)
     warnings = [record.getMessage() for record in caplog.records if record.levelno == logging.WARNING]
     assert any(
@@ -452,7 +451,7 @@ def test_a_too_fast_automatic_speed_is_refused(image_path):
     rgb[:24] = [0.35, 0.55, 0.9]
     rgb[24:] = np.clip(np.array([0.25, 0.5, 0.15]) + np.random.default_rng(1).normal(0, 0.08, (40, 128, 1)), 0, 1)
     with pytest.raises(Mom4dInputError, match="automatic motion"):
-        resolve_motion_input(image_path, rgb, 1.0, auto_speed=1024.0)
+        resolve_motion_input(image_path, rgb, 1.0, auto_speeds=(1024.0, 0.5))
 
 
 def test_real_annotations_are_far_below_the_speed_limit():

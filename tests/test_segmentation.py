@@ -3,7 +3,7 @@ import time
 import numpy as np
 import pytest
 
-from mom_nerfstudio.synthesis.segmentation import detect_sky, detect_water, find_water
+from mom_nerfstudio.synthesis.segmentation import detect_sky, find_water
 
 HEIGHT, WIDTH = 120, 160
 
@@ -60,10 +60,10 @@ def streaked_water(rows: int, width: int, seed: int, streak_rows: int = 2) -> np
     return np.clip(np.stack([streaks - 0.08, streaks - 0.04, streaks], axis=2), 0, 1).astype(np.float32)
 
 
-def test_detect_water_finds_a_bright_low_saturation_stripe():
+def test_find_water_finds_a_bright_low_saturation_stripe():
     rgb = grass(HEIGHT, WIDTH, seed=3)
     rgb[:, 60:100] = streaked_water(HEIGHT, 40, seed=4)
-    water = detect_water(rgb, np.zeros((HEIGHT, WIDTH), dtype=bool))
+    water = find_water(rgb, np.zeros((HEIGHT, WIDTH), dtype=bool)).water
     assert water.shape == (HEIGHT, WIDTH) and water.dtype == bool
     assert water[:, 64:96].mean() > 0.9
     outside = np.ones(WIDTH, dtype=bool)
@@ -71,16 +71,16 @@ def test_detect_water_finds_a_bright_low_saturation_stripe():
     assert water[:, outside].mean() < 0.01
 
 
-def test_detect_water_finds_nothing_in_grass():
-    assert not detect_water(grass(HEIGHT, WIDTH, seed=5), np.zeros((HEIGHT, WIDTH), dtype=bool)).any()
+def test_find_water_finds_nothing_in_grass():
+    assert not find_water(grass(HEIGHT, WIDTH, seed=5), np.zeros((HEIGHT, WIDTH), dtype=bool)).water.any()
 
 
-def test_detect_water_finds_no_water_in_or_above_the_sky():
+def test_find_water_finds_no_water_in_or_above_the_sky():
     rgb = grass(HEIGHT, WIDTH, seed=6)
     rgb[:, 60:100] = streaked_water(HEIGHT, 40, seed=7)
     sky = np.zeros((HEIGHT, WIDTH), dtype=bool)
     sky[:40, 60:100] = True  # pretend the top of the stripe is sky
-    water = detect_water(rgb, sky)
+    water = find_water(rgb, sky).water
     assert not water[:40].any()
     assert water[50:, 64:96].mean() > 0.9
 
@@ -91,7 +91,7 @@ def test_detectors_are_fast_at_working_resolution():
     rgb[300:, 400:600] = streaked_water(height - 300, 200, seed=9, streak_rows=4)
     begin = time.perf_counter()
     sky = detect_sky(rgb)
-    water = detect_water(rgb, sky)
+    water = find_water(rgb, sky).water
     assert time.perf_counter() - begin < 1.0
     assert sky[:290].mean() > 0.95 and water[320:, 420:580].mean() > 0.9
 
@@ -140,9 +140,9 @@ PLANKS = {
 
 
 @pytest.mark.parametrize("planks", PLANKS.values(), ids=PLANKS.keys())
-def test_detect_water_never_animates_a_pier_and_still_finds_the_lake(planks):
+def test_find_water_never_animates_a_pier_and_still_finds_the_lake(planks):
     rgb, pier = pier_scene(planks)
-    water = detect_water(rgb, detect_sky(rgb))
+    water = find_water(rgb, detect_sky(rgb)).water
     assert water[pier].mean() < 0.01
     lake = np.zeros_like(pier)
     lake[56:, :] = True
@@ -172,24 +172,24 @@ def test_find_water_leaves_smooth_and_rock_like_slabs_of_water_colour_still_and_
     assert "lower left" in search.describe_doubtful() and "% of the image" in search.describe_doubtful()
 
 
-def test_detect_water_ignores_a_pale_rock_slab_with_strata_beside_white_water():
+def test_find_water_ignores_a_pale_rock_slab_with_strata_beside_white_water():
     rgb = grass(HEIGHT, WIDTH, seed=15)
     rgb[:, 20:60] = streaked_water(HEIGHT, 40, seed=16)
     rgb[:, 90:150] = textured((0.72, 0.72, 0.71), (HEIGHT, 60), 0.03, seed=17)
     rgb[::5, 90:150] -= 0.15  # horizontal strata, streaked like ripples but colourless
-    water = detect_water(np.clip(rgb, 0, 1), np.zeros((HEIGHT, WIDTH), dtype=bool))
+    water = find_water(np.clip(rgb, 0, 1), np.zeros((HEIGHT, WIDTH), dtype=bool)).water
     assert water[:, 24:56].mean() > 0.9
     assert not water[:, 86:].any()
 
 
-def test_detect_water_finds_the_tiny_landscapes_striped_water(landscape):
+def test_find_water_finds_the_tiny_landscapes_striped_water(landscape):
     rgb = landscape.rgb()
-    water = detect_water(rgb, detect_sky(rgb))
+    water = find_water(rgb, detect_sky(rgb)).water
     assert water[landscape.water_top_row + 2 :].mean() > 0.9
     assert not water[: landscape.water_top_row - 2].any()
 
 
-def test_detect_water_ignores_hazy_mountains_above_the_horizon():
+def test_find_water_ignores_hazy_mountains_above_the_horizon():
     # Grainy blue mountains streaked by bands of haze look like rippled water, but they rise from row 50, above
     # where a camera held about level sees the ground's horizon (row 50.5 here).
     mountains = textured((0.48, 0.54, 0.65), (20, WIDTH), 0.03, seed=18)
@@ -197,9 +197,9 @@ def test_detect_water_ignores_hazy_mountains_above_the_horizon():
     rgb = np.clip(np.concatenate([blue_sky(30, WIDTH), mountains, grass(HEIGHT - 50, WIDTH, seed=19)]), 0, 1)
     sky = detect_sky(rgb)
     assert sky[:28].all() and not sky[32:].any()
-    assert not detect_water(rgb, sky).any()
+    assert not find_water(rgb, sky).water.any()
     rgb[60:80] = rgb[30:50]  # the same streaks below the horizon pass for water
-    assert detect_water(rgb, sky)[62:78].mean() > 0.9
+    assert find_water(rgb, sky).water[62:78].mean() > 0.9
 
 
 @pytest.mark.parametrize("gap_in_the_tree_line", [False, True])

@@ -62,6 +62,11 @@ class SynthesisConfig:
     segmentation_model: Optional[str] = None
     """Hub id or folder of the segmentation model for --segmentation learned: a SegFormer or UperNet trained on
     ADE20K; default: nvidia/segformer-b5-finetuned-ade-640-640 (lighter: nvidia/segformer-b0-finetuned-ade-512-512)."""
+    auto_water_speed: float = 1.0
+    """Speed of the water found automatically (no motion given), pixels per frame at 1024 px on the long side."""
+    auto_sky_speed: float = 0.5
+    """Speed of the sky's drift when found automatically, pixels per frame at 1024 px on the long side (clouds are
+    far away and move slowly on screen)."""
     motion: Literal["auto", "none"] = "auto"
     """Without an annotation, hints or flow: 'auto' moves detected sky and water, 'none' gives a static scene."""
     motion_mask: Optional[Path] = None
@@ -92,6 +97,8 @@ class SynthesisConfig:
     """3D-MOM solver: reweighted least squares damped along the viewing rays and smoothed between neighbours, the
     paper's SGD schedule (200 steps), 'lift' (no fit: the input view's motion lifted into 3D), or 'none' (no 3D
     motion: every animated view is animated in 2D by its own motion, the paper's ablation without 3D-MOM)."""
+    motion_solver_steps: Optional[int] = None
+    """Iterations of the 3D-MOM solver; default: 20 for irls, 200 (the paper's) for sgd."""
     motion_ray_damping: float = 0.1
     """3D-MOM (irls): pull of the motion along each point's viewing ray towards the lifted input-view motion, which
     the views, a few degrees apart, barely observe; relative to the point's data."""
@@ -133,9 +140,15 @@ class SynthesisConfig:
         for option, value in (
             ("--motion-ray-damping", self.motion_ray_damping),
             ("--motion-smoothness", self.motion_smoothness),
+            ("--auto-water-speed", self.auto_water_speed),
+            ("--auto-sky-speed", self.auto_sky_speed),
         ):
             if not value >= 0:
                 raise Mom4dInputError(f"{option} is {value}; it must be zero or positive.")
+        if self.motion_solver_steps is not None and self.motion_solver_steps < 1:
+            raise Mom4dInputError(
+                f"--motion-solver-steps is {self.motion_solver_steps}; the solver needs at least one."
+            )
         if self.hint_sigma is not None and not self.hint_sigma > 0:
             raise Mom4dInputError(f"--hint-sigma is {self.hint_sigma}; it must be positive (pixels), or left unset.")
         if self.inpaint_steps < 1:

@@ -79,6 +79,11 @@ def load_image(path: Path, max_resolution: int = 1024, alpha_mode: AlphaMode = "
     )
 
 
+def to_uint8(rgb: np.ndarray) -> np.ndarray:
+    """8-bit colours of an image in [0, 1] (rounded, clipped)."""
+    return np.clip(np.rint(rgb * 255.0), 0, 255).astype(np.uint8)
+
+
 def check_photo_path(path: Path, name: str = "Image") -> None:
     """Raise Mom4dInputError unless `path` names an existing file (whether it is an image is checked on loading).
 

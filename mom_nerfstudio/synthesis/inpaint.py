@@ -14,6 +14,7 @@ from typing import Literal, get_args
 import cv2
 import numpy as np
 
+from mom_nerfstudio.synthesis.image_io import to_uint8
 from mom_nerfstudio.synthesis.reflect_fill import reflect_fill
 
 InpaintMethod = Literal["reflect", "telea", "none"]
@@ -46,7 +47,7 @@ def opencv_fill(rgb: np.ndarray, holes: np.ndarray, algorithm: int = cv2.INPAINT
     """`rgb` with `holes` filled by OpenCV's `cv2.inpaint` (`algorithm`: cv2.INPAINT_TELEA or cv2.INPAINT_NS), at a
     reduced size for large images."""
     height, width = holes.shape
-    image8 = np.clip(np.rint(rgb * 255.0), 0, 255).astype(np.uint8)
+    image8 = to_uint8(rgb)
     mask8 = holes.astype(np.uint8) * 255
     factor = max(1.0, float(np.sqrt(height * width / _MAX_FILL_PIXELS)))
     if factor > 1.0:

@@ -28,6 +28,7 @@ import torch.nn.functional as F
 
 from mom_nerfstudio.errors import Mom4dInputError
 from mom_nerfstudio.log import logger
+from mom_nerfstudio.synthesis.image_io import to_uint8
 from mom_nerfstudio.synthesis.learned.loading import (
     ModelSpec,
     gpu_memory_guard,
@@ -148,17 +149,9 @@ class LearnedSkyWaterSegmenter:
         loaded = load_model(self.model, self.device, _load_segmentation_model)
         classes = classes_of_model(self.model, loaded.model.config.id2label)
         height, width = rgb.shape[:2]
-        pixels = np.clip(np.rint(rgb * 255.0), 0, 255).astype(np.uint8)
+        pixels = to_uint8(rgb)
         inputs = loaded.processor(images=pixels, return_tensors="pt")
         pixel_values = inputs["pixel_values"].to(self.device, loaded.model.dtype)
         with torch.inference_mode(), gpu_memory_guard(self.model, f"segmenting a {width}x{height} photo"):
             logits = loaded.model(pixel_values=pixel_values).logits[0]
             return masks_from_scores(merged_scores(logits, classes), (height, width))
-
-
-def segment_sky_and_water(
-    rgb: np.ndarray, model: str | None = None, device: torch.device | str = "cpu"
-) -> tuple[np.ndarray, np.ndarray]:
-    """Bool HxW masks (sky, water) of `rgb` (float32 HxWx3 in [0, 1]) by the segmentation `model` (hub id or
-    folder; None for DEFAULT_SEGMENTATION_MODEL) on `device`. The model is loaded once per process and device."""
-    return LearnedSkyWaterSegmenter(learned_segmentation_model(model), torch.device(device)).segment(rgb)

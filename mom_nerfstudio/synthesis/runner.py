@@ -47,7 +47,7 @@ from mom_nerfstudio.synthesis.diffusion_inpaint import (
     DiffusionInpaintSettings,
     diffusion_inpaint_model,
 )
-from mom_nerfstudio.synthesis.image_io import LoadedImage, load_image
+from mom_nerfstudio.synthesis.image_io import LoadedImage, load_image, to_uint8
 from mom_nerfstudio.synthesis.inpaint import fill_holes
 from mom_nerfstudio.synthesis.learned.loading import (
     ModelSpec,
@@ -61,6 +61,7 @@ from mom_nerfstudio.synthesis.learned_segmentation import (
 from mom_nerfstudio.synthesis.looping import LoopingView, MovingCloud
 from mom_nerfstudio.synthesis.motion.fields import dense_hint_field
 from mom_nerfstudio.synthesis.motion.fit import (
+    PAPER_SGD_STEPS,
     MotionFitSettings,
     fit_3d_motion,
     image_grid_neighbours,
@@ -123,11 +124,13 @@ STAGE_OPTIONS: dict[str, tuple[str, ...]] = {
         "flow",
         "hint_frames",
         "hint_sigma",
+        "auto_water_speed",
+        "auto_sky_speed",
         "view_motion",
         "motion_lift",
         "motion_model",
     ),
-    "motion3d": ("motion_solver", "motion_ray_damping", "motion_smoothness"),
+    "motion3d": ("motion_solver", "motion_solver_steps", "motion_ray_damping", "motion_smoothness"),
     "dataset": ("num_frames", "animated_views", "motion_paths", "loop_blend"),
 }
 """The options each stage reads: its cache key holds their values (and its upstream stages' keys)."""
@@ -203,10 +206,6 @@ def _array_digest(*arrays: np.ndarray | None) -> str:
     return digest.hexdigest()
 
 
-def _to_uint8(rgb: np.ndarray) -> np.ndarray:
-    return np.clip(np.rint(rgb * 255.0), 0, 255).astype(np.uint8)
-
-
 class SceneSynthesis:
     """Runs (or reuses from the cache) every synthesis stage for one photo."""
 
@@ -231,6 +230,7 @@ class SceneSynthesis:
             hints=config.hints,
             flow=config.flow,
             hint_frames=config.hint_frames,
+            auto_speeds=(config.auto_water_speed, config.auto_sky_speed),
             photo_size=self.image.original_size,
             still=self.image.transparent,
             sky_and_water=self.sky_and_water,
@@ -530,7 +530,7 @@ class SceneSynthesis:
                 features = seen.features.cpu().numpy()
                 filled, inpainted = fill_holes(view.rgb.cpu().numpy(), ~shown, self._hole_filler)
                 opaque = features[..., _OPAQUE] >= 0.5
-                rgb[index] = _to_uint8(filled)
+                rgb[index] = to_uint8(filled)
                 # Invented pixels (shown, not covered by the photo's points) are guesses, like filled ones.
                 guessed = inpainted | (shown & ~covered)
                 confidence[index] = np.where(covered & opaque, OBSERVED_LEVEL, np.where(guessed, INPAINTED_LEVEL, 0))
@@ -630,10 +630,12 @@ class SceneSynthesis:
         settings = MotionFitSettings(
             solver=solver, ray_damping=config.motion_ray_damping, smoothness=config.motion_smoothness
         )
-        if settings.solver == "sgd":
-            settings.steps = 200
-        elif settings.solver == "lift":
+        if settings.solver == "lift":
             settings.steps = 0
+        elif config.motion_solver_steps is not None:
+            settings.steps = config.motion_solver_steps
+        elif settings.solver == "sgd":
+            settings.steps = PAPER_SGD_STEPS
         neighbours = image_grid_neighbours(self._motion_region, torch.from_numpy(self.depth).to(self.device))
         with progress_bar(f"3D-MOM ({settings.solver})", settings.steps) as advance:
             fit = fit_3d_motion(
@@ -786,7 +788,7 @@ class SceneSynthesis:
                     frame = looping.frame(frame_index)
                     covered = (frame.coverage >= COVERAGE_THRESHOLD).cpu().numpy()
                     features = frame.features.cpu().numpy()
-                    rgb = np.where(covered[..., None], _to_uint8(features[..., _RGB]), static_rgb)
+                    rgb = np.where(covered[..., None], to_uint8(features[..., _RGB]), static_rgb)
                     opaque = features[..., _OPAQUE] >= 0.5
                     # Pixels neither splat reached keep the static view's (filled) colour, trusted as a guess at most.
                     confidence = np.where(
@@ -799,7 +801,7 @@ class SceneSynthesis:
         invented = self.invented
         points = {
             "xyz": to_dataset_world(torch.cat([self.points, invented.points]).cpu().numpy()).astype(np.float32),
-            "rgb": _to_uint8(np.concatenate([self.image.rgb.reshape(-1, 3), invented.rgb.cpu().numpy()])),
+            "rgb": to_uint8(np.concatenate([self.image.rgb.reshape(-1, 3), invented.rgb.cpu().numpy()])),
             # Invented points are static.
             "velocity": to_dataset_world(np.pad(self.velocity.cpu().numpy(), ((0, len(invented)), (0, 0)))).astype(
                 np.float32

@@ -155,11 +155,6 @@ def find_sky_and_water(rgb: np.ndarray) -> SkyAndWater:
     return SkyAndWater(sky=sky, water=find_water(rgb, sky))
 
 
-def detect_water(rgb: np.ndarray, sky: np.ndarray) -> np.ndarray:
-    """Find water that can be animated safely: bool HxW, True on water (see `find_water`)."""
-    return find_water(rgb, sky).water
-
-
 def find_water(rgb: np.ndarray, sky: np.ndarray) -> WaterSearch:
     """Find water a landscape photo shows, keeping only regions whose colour, texture and place all say water.
 

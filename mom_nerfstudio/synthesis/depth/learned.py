@@ -27,6 +27,7 @@ from mom_nerfstudio.synthesis.depth.convention import (
     depth_from_disparity,
     normalize_depth,
 )
+from mom_nerfstudio.synthesis.image_io import to_uint8
 from mom_nerfstudio.synthesis.learned.loading import (
     Library,
     ModelSource,
@@ -131,7 +132,7 @@ class TransformersDepthEstimator:
         """The model's raw map at the size of `rgb` (float32 HxW), and what it holds."""
         loaded = load_model(self.model, self.device, _load_transformers_depth)
         height, width = rgb.shape[:2]
-        inputs = loaded.processor(images=_to_uint8(rgb), return_tensors="pt")
+        inputs = loaded.processor(images=to_uint8(rgb), return_tensors="pt")
         pixel_values = inputs["pixel_values"].to(self.device, loaded.model.dtype)
         with torch.inference_mode(), gpu_memory_guard(self.model, f"estimating depth at {width}x{height}"):
             outputs = loaded.model(pixel_values=pixel_values)
@@ -177,7 +178,3 @@ def _marigold_prediction_kind(config: Any) -> PredictionKind:
     if config.get("prediction_type") == "disparity":
         return "disparity"
     return "affine_depth" if config.get("shift_invariant", True) else "depth"
-
-
-def _to_uint8(rgb: np.ndarray) -> np.ndarray:
-    return np.clip(np.rint(rgb * 255.0), 0, 255).astype(np.uint8)

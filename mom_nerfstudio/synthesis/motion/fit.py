@@ -59,6 +59,9 @@ class MotionFitSettings:
     """IRLS only: px/frame under which a residual counts as zero when reweighting."""
 
 
+PAPER_SGD_STEPS = 200
+"""The paper's schedule for the "sgd" solver."""
+
 # Isotropic pull towards the prior, relative to a point's data: it only decides points that no view sees.
 _PRIOR_FLOOR = 1e-6
 

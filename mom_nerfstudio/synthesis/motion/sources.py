@@ -24,6 +24,7 @@ import numpy as np
 
 from mom_nerfstudio.errors import Mom4dInputError
 from mom_nerfstudio.log import logger
+from mom_nerfstudio.synthesis.config import SynthesisConfig
 from mom_nerfstudio.synthesis.motion.fields import resize_flow
 from mom_nerfstudio.synthesis.segmentation import SkyAndWater, find_sky_and_water
 
@@ -33,11 +34,6 @@ HINT_LABEL_PREFIX = "hint"
 AUTO_REFERENCE_LONG_SIDE = 1024
 """Resolution (long side, pixels) at which the automatic default speed is stated."""
 
-DEFAULT_AUTO_SPEED = 1.0
-"""Automatic water speed in pixels per frame at AUTO_REFERENCE_LONG_SIDE (120 px over a 120-frame loop)."""
-
-SKY_SPEED_RATIO = 0.5
-"""Clouds drift at this fraction of the automatic speed: they are far away and move slowly on screen."""
 
 AUTO_HINT_GRID = 8
 """The automatic default places its synthetic hints on a grid of this many cells along the long side."""
@@ -104,7 +100,7 @@ def resolve_motion_input(
     hints: Path | None = None,
     flow: Path | None = None,
     hint_frames: float = 50.0,
-    auto_speed: float = DEFAULT_AUTO_SPEED,
+    auto_speeds: tuple[float, float] = (SynthesisConfig.auto_water_speed, SynthesisConfig.auto_sky_speed),
     photo_size: tuple[int, int] | None = None,
     still: np.ndarray | None = None,
     sky_and_water: Callable[[], SkyAndWater] | None = None,
@@ -124,7 +120,8 @@ def resolve_motion_input(
         hints: a JSON file with a list of arrows `[x0, y0, x1, y1]` in pixels of the original image.
         flow: an `.npy` HxWx2 flow in pixels per frame at its own resolution (the image's aspect ratio).
         hint_frames: an arrow of length L means L / hint_frames pixels per frame.
-        auto_speed: automatic default speed, pixels per frame at AUTO_REFERENCE_LONG_SIDE.
+        auto_speeds: the automatic default's speeds of water and of the sky (clouds are far away and move slowly on
+            screen), pixels per frame at AUTO_REFERENCE_LONG_SIDE.
         photo_size: (height, width) of the photo file, for messages; default: the working size over `scale`.
         still: bool HxW, pixels the automatic default must never animate (a transparent background).
         sky_and_water: what the automatic default animates, computed on demand (the synthesis caches it and may use
@@ -174,9 +171,9 @@ def resolve_motion_input(
         logger.info(f"Motion: dense flow {flow} (given on the command line).")
         return _from_flow(Path(flow), shape, photo_size)
 
-    _check_plausible_speed(auto_speed, AUTO_REFERENCE_LONG_SIDE, "The automatic motion", "lower its speed")
+    _check_plausible_speed(max(auto_speeds), AUTO_REFERENCE_LONG_SIDE, "The automatic motion", "lower its speed")
     found = sky_and_water() if sky_and_water is not None else find_sky_and_water(rgb)
-    return _automatic(image_path, rgb, auto_speed, found, still)
+    return _automatic(image_path, rgb, auto_speeds, found, still)
 
 
 # --- labelme annotation -------------------------------------------------------------------------------------
@@ -383,7 +380,11 @@ def _from_flow(path: Path, shape: tuple[int, int], photo_size: tuple[int, int]) 
 
 
 def _automatic(
-    image_path: Path, rgb: np.ndarray, auto_speed: float, found: SkyAndWater, still: np.ndarray | None = None
+    image_path: Path,
+    rgb: np.ndarray,
+    auto_speeds: tuple[float, float],
+    found: SkyAndWater,
+    still: np.ndarray | None = None,
 ) -> MotionInput:
     """Animate what a landscape photo usually shows moving: clouds drift right, water flows down; never `still`.
 
@@ -395,7 +396,7 @@ def _automatic(
         f"No motion given for {image_path.name}: animating the sky and water found automatically. "
         f"To choose what moves, {OPTIONS_HELP}."
     )
-    speed = auto_speed * max(shape) / AUTO_REFERENCE_LONG_SIDE
+    water_speed, sky_speed = (speed * max(shape) / AUTO_REFERENCE_LONG_SIDE for speed in auto_speeds)
     sky, water_search = found.sky, found.water
     water = water_search.water
     if water_search.doubtful:
@@ -407,8 +408,8 @@ def _automatic(
     if still is not None:
         sky, water = sky & ~still, water & ~still
     regions = [
-        ("sky", sky, (SKY_SPEED_RATIO * speed, 0.0), "drifts right"),
-        ("water", water, (0.0, speed), "flows down"),
+        ("sky", sky, (sky_speed, 0.0), "drifts right"),
+        ("water", water, (0.0, water_speed), "flows down"),
     ]
     found = [region for region in regions if region[1].any()]
     if not found:
