@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from nerfstudio.scripts.train import _set_random_seed
 from nerfstudio.engine.callbacks import TrainingCallback, TrainingCallbackLocation
 from nerfstudio.engine.trainer import TrainerConfig
 from nerfstudio.pipelines.base_pipeline import Pipeline
@@ -98,6 +99,7 @@ def train(
     if cuda:
         torch.cuda.reset_peak_memory_stats()
     config.save_config()
+    _set_random_seed(config.machine.seed)  # as ns-train does, so that a run is repeatable
     clock = StageClock()
     started = time.perf_counter()
     trainer = config.setup(local_rank=0, world_size=1)
