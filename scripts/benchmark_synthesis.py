@@ -21,8 +21,9 @@ from evaluation.provenance import commit, hardware
 from mom_nerfstudio.log import setup_logging
 from mom_nerfstudio.synthesis.config import SynthesisConfig
 from mom_nerfstudio.synthesis.runner import SceneSynthesis
+from mom_nerfstudio.synthesis.stages import STAGES as SYNTHESIS_STAGES
 
-STAGES = ("load", "depth", "views", "motion3d", "dataset")
+STAGES = ("load", *(stage.NAME for stage in SYNTHESIS_STAGES))
 
 
 @dataclass

@@ -32,6 +32,7 @@ from mom_nerfstudio.synthesis.depth.learned import (
 )
 from mom_nerfstudio.synthesis.learned.loading import loaded_model_count
 from mom_nerfstudio.synthesis.runner import SceneSynthesis
+from mom_nerfstudio.synthesis.stages import depth as depth_stage
 
 if TYPE_CHECKING:
     from conftest import TinyLandscape
@@ -195,21 +196,21 @@ def test_the_learned_depth_stage_is_cached_under_its_model(
 
     again = SceneSynthesis(landscape_photo, config)
     assert again.models_to_load() == []  # cached: no weights needed
-    monkeypatch.setattr(synthesis_module, "estimate_depth", fail)
+    monkeypatch.setattr(depth_stage, "compute", fail)
     np.testing.assert_array_equal(again.depth, depth)
 
     other_model = landscape.config(
         tmp_path / "cache", depth="depth-anything", depth_model=str(models["depth-anything-metric"])
     )
-    assert SceneSynthesis(landscape_photo, other_model).depth_key != first.depth_key
+    assert SceneSynthesis(landscape_photo, other_model).key("depth") != first.key("depth")
     prior = landscape.config(tmp_path / "cache")
-    assert SceneSynthesis(landscape_photo, prior).depth_key != first.depth_key
+    assert SceneSynthesis(landscape_photo, prior).key("depth") != first.key("depth")
 
 
 def test_a_missing_depth_model_stops_the_synthesis_before_any_stage(
     landscape: TinyLandscape, landscape_photo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(synthesis_module, "estimate_depth", fail)
+    monkeypatch.setattr(depth_stage, "compute", fail)
     config = landscape.config(tmp_path / "cache", depth="marigold", depth_model=str(tmp_path / "no-weights-here"))
     with pytest.raises(Mom4dInputError, match="no-weights-here.*does not exist.*--depth prior"):
         SceneSynthesis(landscape_photo, config)
@@ -225,7 +226,7 @@ def test_a_cached_dataset_needs_no_depth_model(
     config = landscape.config(tmp_path / "cache", depth="zoedepth", depth_model=str(models["zoedepth"]), num_frames=2)
     built = SceneSynthesis(landscape_photo, config).dataset()
     monkeypatch.setattr(synthesis_module, "check_model", fail)
-    monkeypatch.setattr(synthesis_module, "estimate_depth", fail)
+    monkeypatch.setattr(depth_stage, "compute", fail)
     again = SceneSynthesis(landscape_photo, config)
     assert again.models_to_load() == [] and again.dataset().folder == built.folder
 

@@ -16,7 +16,6 @@ from learned_models import save_tiny_sd_inpaint
 from dataparsers.dataset_format import INPAINTED_LEVEL, OBSERVED_LEVEL
 from dataparsers.mom4d_dataparser import Mom4dDataParserConfig
 from mom_nerfstudio.errors import Mom4dInputError
-from mom_nerfstudio.synthesis import runner as synthesis_module
 from mom_nerfstudio.synthesis.cameras import (
     intrinsics_from_fov,
     project_points,
@@ -40,6 +39,8 @@ from mom_nerfstudio.synthesis.scene_growth import (
     grow_scene,
     lift_pixels,
 )
+from mom_nerfstudio.synthesis.stages import depth as depth_stage
+from mom_nerfstudio.synthesis.stages import growth as growth_stage
 
 if TYPE_CHECKING:
     from conftest import TinyLandscape
@@ -284,27 +285,26 @@ def test_growth_is_cached_apart_from_the_motion(
 ) -> None:
     cache_dir = grown.cache.folder
     assert any(path.name.startswith("growth-") for path in cache_dir.iterdir())
-    monkeypatch.setattr(SceneSynthesis, "_grow_scene", fail)
+    monkeypatch.setattr(growth_stage, "compute", fail)
     static = SceneSynthesis(grown.image_path, sd_config(landscape, cache_dir, sd_model, motion="none"))
     assert static.models_to_load() == []  # the growth is cached: no weights needed
     assert len(static.invented) == len(grown.invented)
-    assert static.views_key != grown.views_key
+    assert static.key("views") != grown.key("views")
     for change in (
         {"inpaint_prompt": "a snowy valley"},
         {"inpaint_seed": 1},
         {"inpaint_steps": 3},
         {"yaw_degrees": 15.0},
     ):
-        assert (
-            SceneSynthesis(grown.image_path, sd_config(landscape, cache_dir, sd_model, **change)).growth_key
-            != grown.growth_key
-        )
+        assert SceneSynthesis(grown.image_path, sd_config(landscape, cache_dir, sd_model, **change)).key(
+            "growth"
+        ) != grown.key("growth")
 
 
 def test_a_missing_inpainting_model_stops_the_synthesis_before_any_stage(
     landscape: TinyLandscape, landscape_photo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(synthesis_module, "estimate_depth", fail)
+    monkeypatch.setattr(depth_stage, "compute", fail)
     config = landscape.config(tmp_path / "cache", inpaint="sd", inpaint_model="mom4d-tests/no-such-inpainting-model")
     with pytest.raises(Mom4dInputError, match="mom4d-tests/no-such-inpainting-model.*hf download.*--inpaint telea"):
         SceneSynthesis(landscape_photo, config)

@@ -14,9 +14,13 @@ import numpy as np
 import pytest
 
 from mom_nerfstudio.errors import Mom4dInputError
-from mom_nerfstudio.synthesis import runner as synthesis_module
 from mom_nerfstudio.synthesis.config import SynthesisConfig
-from mom_nerfstudio.synthesis.runner import OPTIONS_OUTSIDE_KEYS, STAGE_OPTIONS, SceneSynthesis, SynthesizedDataset
+from mom_nerfstudio.synthesis.runner import SceneSynthesis, SynthesizedDataset
+from mom_nerfstudio.synthesis.stages import OPTIONS_OUTSIDE_KEYS, STAGE_OPTIONS
+from mom_nerfstudio.synthesis.stages import dataset as dataset_stage
+from mom_nerfstudio.synthesis.stages import depth as depth_stage
+from mom_nerfstudio.synthesis.stages import motion3d as motion3d_stage
+from mom_nerfstudio.synthesis.stages import views as views_stage
 
 if TYPE_CHECKING:
     from conftest import TinyLandscape
@@ -64,9 +68,8 @@ def fail(*args, **kwargs):
 
 
 def forbid_recomputing_upstream_stages(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(synthesis_module, "estimate_depth", fail)
-    monkeypatch.setattr(SceneSynthesis, "_render_views", fail)
-    monkeypatch.setattr(SceneSynthesis, "_fit_motion", fail)
+    for stage in (depth_stage, views_stage, motion3d_stage):
+        monkeypatch.setattr(stage, "compute", fail)
 
 
 def test_dataset_has_every_static_view_and_the_orbit_loops(run: Run) -> None:
@@ -169,7 +172,7 @@ def test_cache_holds_each_stage(run: Run) -> None:
 
 def test_second_synthesis_reuses_every_stage(run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
     forbid_recomputing_upstream_stages(monkeypatch)
-    monkeypatch.setattr(SceneSynthesis, "_write_dataset", fail)
+    monkeypatch.setattr(dataset_stage, "write", fail)
     transforms = run.dataset.folder / "transforms.json"
     written_at = transforms.stat().st_mtime_ns
     again = SceneSynthesis(run.photo, run.config()).dataset()
@@ -207,17 +210,17 @@ def test_force_recomputes_every_stage_once(run: Run, tmp_path: Path, monkeypatch
 
         return wrapper
 
-    monkeypatch.setattr(synthesis_module, "estimate_depth", recording("depth", synthesis_module.estimate_depth))
-    for stage, method in (("views", "_render_views"), ("motion", "_fit_motion"), ("dataset", "_write_dataset")):
-        monkeypatch.setattr(SceneSynthesis, method, recording(stage, getattr(SceneSynthesis, method)))
+    for stage in (depth_stage, views_stage, motion3d_stage):
+        monkeypatch.setattr(stage, "compute", recording(stage.NAME, stage.compute))
+    monkeypatch.setattr(dataset_stage, "write", recording(dataset_stage.NAME, dataset_stage.write))
     dataset = SceneSynthesis(run.photo, run.landscape.config(cache_dir, num_frames=NUM_FRAMES, force=True)).dataset()
-    assert sorted(calls) == ["dataset", "depth", "motion", "views"]
+    assert calls == ["depth", "views", "motion3d", "dataset"]  # each once, in order
     assert dataset.folder.name == run.dataset.folder.name
     assert len(dataset.transforms["frames"]) == NUM_VIEWS + ORBIT_VIEWS * (NUM_FRAMES - 1)
 
 
 def test_motion_none_gives_a_static_dataset(run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(synthesis_module, "estimate_depth", fail)  # the depth does not depend on the motion
+    monkeypatch.setattr(depth_stage, "compute", fail)  # the depth does not depend on the motion
     synthesis = SceneSynthesis(run.photo, run.config(motion="none"))
     dataset = synthesis.dataset()
     assert len(dataset.transforms["frames"]) == NUM_VIEWS
@@ -296,11 +299,11 @@ def test_every_option_reaches_a_stage_key_or_is_declared_outside_them() -> None:
 @pytest.mark.parametrize(
     ("option", "value", "changed", "unchanged"),
     [
-        ("num_frames", 6, "dataset_key", "motion_key"),
-        ("motion_ray_damping", 0.5, "motion_key", "views_key"),
-        ("fov_degrees", 40.0, "views_key", "depth_key"),
-        ("alpha_mode", "mask", "depth_key", None),
-        ("device", "cpu", None, "dataset_key"),
+        ("num_frames", 6, "dataset", "motion3d"),
+        ("motion_ray_damping", 0.5, "motion3d", "views"),
+        ("fov_degrees", 40.0, "views", "depth"),
+        ("alpha_mode", "mask", "depth", None),
+        ("device", "cpu", None, "dataset"),
     ],
 )
 def test_an_option_changes_the_key_of_the_stage_that_reads_it_and_of_those_after(
@@ -309,7 +312,7 @@ def test_an_option_changes_the_key_of_the_stage_that_reads_it_and_of_those_after
     base = SceneSynthesis(landscape_photo, landscape.config(tmp_path / "cache"))
     other = SceneSynthesis(landscape_photo, landscape.config(tmp_path / "cache", **{option: value}))
     if changed is not None:
-        assert getattr(base, changed) != getattr(other, changed)
-        assert base.dataset_key != other.dataset_key
+        assert base.key(changed) != other.key(changed)
+        assert base.key("dataset") != other.key("dataset")
     if unchanged is not None:
-        assert getattr(base, unchanged) == getattr(other, unchanged)
+        assert base.key(unchanged) == other.key(unchanged)

@@ -51,6 +51,7 @@ from evaluation.synthetic_ground_truth import TrueViews
 from mom_nerfstudio.camera_paths import TEST_TRAJECTORIES, camera_path
 from mom_nerfstudio.synthesis.cameras import intrinsics_from_fov
 from mom_nerfstudio.synthesis.runner import SceneSynthesis
+from mom_nerfstudio.synthesis.stages.dataset import animation_flow
 
 PIQE_STRIDE = 10
 """Every PIQE_STRIDE-th frame of the path videos is scored (PIQE is per image)."""
@@ -328,7 +329,7 @@ def synthesis_consistency(synthesis: SceneSynthesis) -> dict[str, float]:
     views = synthesis.view_arrays
     flows = np.zeros_like(views["flows"], dtype=np.float32)
     for index in [0, *orbit]:
-        flows[index] = synthesis.animation_flow(index)
+        flows[index] = animation_flow(synthesis, index)
     consistency = multiview_consistency(
         flows,
         views["depths"].astype(np.float32),

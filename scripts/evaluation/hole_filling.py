@@ -42,14 +42,14 @@ from mom_nerfstudio.synthesis.cameras import (
 )
 from mom_nerfstudio.synthesis.config import SynthesisConfig
 from mom_nerfstudio.synthesis.inpaint import opencv_fill
-from mom_nerfstudio.synthesis.looping import LoopingView
+from mom_nerfstudio.synthesis.point_features import COVERAGE_THRESHOLD
 from mom_nerfstudio.synthesis.point_renderer import NEAR_PLANE
 from mom_nerfstudio.synthesis.reflect_fill import (
     mirror_fill,
     push_pull_fill,
     reflect_fill,
 )
-from mom_nerfstudio.synthesis.runner import COVERAGE_THRESHOLD, SceneSynthesis
+from mom_nerfstudio.synthesis.runner import SceneSynthesis
 
 Filler = Callable[[np.ndarray, np.ndarray], np.ndarray]
 """(rendered RGB float32 HxWx3 in [0, 1], holes bool HxW) -> the RGB with its holes filled."""
@@ -120,15 +120,12 @@ def hole_views(
     synthesis: SceneSynthesis, scene: Scene, indices: list[int], supersampling: int = 1
 ) -> Iterator[HoleView]:
     """The views `indices` of `synthesis` as the synthesis renders them before filling, each with its true render."""
-    still_cloud = synthesis.cloud(torch.zeros_like(synthesis.points))
+    still_cloud = synthesis.cloud()
     for index in indices:
         view = synthesis.views[index]
-        frame = LoopingView(
-            still_cloud, synthesis.world_to_cameras[index], synthesis.intrinsics, synthesis.config.num_frames
-        ).frame_at(0.0)
-        holes = (frame.coverage < COVERAGE_THRESHOLD).cpu().numpy()
-        # The first three point features are the colour (`SceneSynthesis.point_features`).
-        rendered = frame.features[..., :3].cpu().numpy() * ~holes[..., None]
+        seen = synthesis.seen_view(still_cloud, index).render
+        holes = (seen.coverage < COVERAGE_THRESHOLD).cpu().numpy()
+        rendered = seen.rgb.cpu().numpy() * ~holes[..., None]
         pose = opengl_camera_to_world(view.cam_to_world.numpy())
         truth = render(scene.truth.scene, pose, synthesis.intrinsics, 0.0, supersampling=supersampling)
         yield HoleView(view.name, rendered.astype(np.float32), holes, truth.rgb.cpu().numpy().astype(np.float32))

@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from nerfstudio.scripts.train import _set_random_seed
 from nerfstudio.engine.callbacks import TrainingCallback, TrainingCallbackLocation
 from nerfstudio.engine.trainer import TrainerConfig
 from nerfstudio.pipelines.base_pipeline import Pipeline
+from nerfstudio.scripts.train import _set_random_seed
 
 
 @dataclass

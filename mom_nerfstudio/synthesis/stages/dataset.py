@@ -1,0 +1,189 @@
+"""Stage 6: the looping videos of the animated views and the 25 static views, written as the dataset folder."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+
+from dataparsers.dataset_format import INPAINTED_LEVEL, OBSERVED_LEVEL, to_dataset_world
+from mom_nerfstudio.progress import progress_bar
+from mom_nerfstudio.synthesis.cameras import project_points, transform_points
+from mom_nerfstudio.synthesis.config import SynthesisConfig
+from mom_nerfstudio.synthesis.dataset_writer import DatasetWriter
+from mom_nerfstudio.synthesis.image_io import to_uint8
+from mom_nerfstudio.synthesis.looping import LoopingView
+from mom_nerfstudio.synthesis.motion.fit import sample_flow_at
+from mom_nerfstudio.synthesis.motion.lift import lift_motion
+from mom_nerfstudio.synthesis.motion.paths import PathTable, VelocityField, trace_paths
+from mom_nerfstudio.synthesis.motion.views import projected_point_motion
+from mom_nerfstudio.synthesis.point_features import COVERAGE_THRESHOLD, OPAQUE, RGB
+from mom_nerfstudio.synthesis.point_renderer import render_points
+
+if TYPE_CHECKING:
+    from mom_nerfstudio.synthesis.runner import SceneSynthesis
+
+NAME = "dataset"
+OPTIONS = ("num_frames", "animated_views", "motion_paths", "loop_blend")
+NEEDS = ("growth", "views", "motion3d")
+
+_ORBIT_VIEW_COUNT = 5
+
+
+def active(synthesis: SceneSynthesis) -> bool:
+    """Always: the dataset is what the synthesis makes."""
+    return True
+
+
+def key_parts(synthesis: SceneSynthesis) -> dict[str, object]:
+    """Nothing beyond the options and the earlier stages."""
+    return {}
+
+
+def write(synthesis: SceneSynthesis, folder: Path) -> None:
+    """Write the dataset into `folder`: every view's static frame, the animated views' loops, the points."""
+    views = synthesis.view_arrays
+    num_frames = synthesis.config.num_frames
+    writer = DatasetWriter(folder, synthesis.intrinsics, num_frames)
+    for index, view in enumerate(synthesis.views):
+        writer.add_frame(view.name, index, 0, view.cam_to_world, views["rgb"][index], views["confidence"][index])
+        writer.add_motion_mask(view.name, views["motion_masks"][index])
+        writer.add_depth(view.name, views["depths"][index])
+    animated = animated_view_indices(synthesis) if synthesis.moving.any() else []
+    paths = motion_paths(synthesis)
+    with progress_bar("Rendering looping videos", len(animated) * (num_frames - 1)) as advance:
+        for index in animated:
+            looping = looping_view(synthesis, index, paths)
+            view = synthesis.views[index]
+            for frame_index in range(1, num_frames):
+                rgb, confidence = _loop_frame(looping, frame_index, views["rgb"][index], views["confidence"][index])
+                writer.add_frame(view.name, index, frame_index, view.cam_to_world, rgb, confidence)
+                advance()
+    motion = synthesis.motion_arrays
+    writer.finish(
+        _points(synthesis, paths),
+        extra={
+            "image": str(synthesis.image_path),
+            "image_sha256": synthesis.image.content_hash,
+            "motion_source": synthesis.motion_input.source,
+            "velocity_units": "world units per frame",
+            "input_view": synthesis.views[0].name,
+            "animated_views": [synthesis.views[index].name for index in animated],
+            "inconsistency_before": float(motion["inconsistency_before"]),
+            "inconsistency_after": float(motion["inconsistency_after"]),
+            "loop_blend": synthesis.config.loop_blend,
+            "config": config_summary(synthesis.config),
+        },
+    )
+
+
+def _loop_frame(
+    looping: LoopingView, frame_index: int, static_rgb: np.ndarray, static_confidence: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """One frame of a view's loop and its confidence; pixels neither splat reached keep the static view's."""
+    frame = looping.frame(frame_index)
+    covered = (frame.coverage >= COVERAGE_THRESHOLD).cpu().numpy()
+    features = frame.features.cpu().numpy()
+    rgb = np.where(covered[..., None], to_uint8(features[..., RGB]), static_rgb)
+    opaque = features[..., OPAQUE] >= 0.5
+    # The static view's (filled) colour is trusted as a guess at most.
+    confidence = np.where(
+        covered, np.where(opaque, OBSERVED_LEVEL, 0), np.minimum(static_confidence, INPAINTED_LEVEL)
+    ).astype(np.uint8)
+    return rgb, confidence
+
+
+def _points(synthesis: SceneSynthesis, paths: PathTable) -> dict[str, np.ndarray]:
+    """points.npz: the photo's points and the invented (static) ones, in the dataset's world, with their paths."""
+    invented = synthesis.invented
+    num_invented = len(invented)
+    moving = torch.cat([synthesis.moving, torch.zeros(num_invented, dtype=torch.bool, device=synthesis.device)])
+    rows = torch.full(moving.shape, -1, dtype=torch.int32, device=synthesis.device)
+    rows[moving] = torch.arange(int(moving.sum()), dtype=torch.int32, device=synthesis.device)
+    velocity = np.pad(synthesis.velocity.cpu().numpy(), ((0, num_invented), (0, 0)))
+    return {
+        "xyz": to_dataset_world(torch.cat([synthesis.points, invented.points]).cpu().numpy()).astype(np.float32),
+        "rgb": to_uint8(np.concatenate([synthesis.image.rgb.reshape(-1, 3), invented.rgb.cpu().numpy()])),
+        "velocity": to_dataset_world(velocity).astype(np.float32),
+        "moving": moving.cpu().numpy().astype(np.float32),
+        # Each point's row in the path table (-1: static), and the table.
+        "path_rows": rows.cpu().numpy(),
+        "path_times": paths.times.cpu().numpy().astype(np.float32),
+        "path_offsets": to_dataset_world(paths.offsets.cpu().numpy()).astype(np.float16),
+    }
+
+
+def motion_paths(synthesis: SceneSynthesis) -> PathTable:
+    """Where the moving points travel over the loop (`--motion-paths`): the table the videos and the model share."""
+    velocity = synthesis.velocity
+    moving = synthesis.moving
+    height, width = synthesis.depth.shape
+    field = VelocityField(
+        velocity=velocity[: height * width].reshape(height, width, 3),
+        region=synthesis.motion_region,
+        world_to_input=torch.eye(4, device=synthesis.device),
+        intrinsics=synthesis.intrinsics,
+    )
+    config = synthesis.config
+    return trace_paths(synthesis.points[moving], velocity[moving], field, config.num_frames, config.motion_paths)
+
+
+def _paths_in_view_plane(synthesis: SceneSynthesis, index: int) -> PathTable:
+    """Without 3D motion: straight paths that move each point within view `index`'s depth plane by that view's
+    own 2D motion (so that the view is animated in 2D, independently of the others)."""
+    world_to_camera = synthesis.world_to_cameras[index]
+    moving_points = synthesis.points[synthesis.moving]
+    pixels, depth = project_points(transform_points(moving_points, world_to_camera), synthesis.intrinsics)
+    flow = torch.from_numpy(synthesis.view_arrays["flows"][index].astype(np.float32)).to(synthesis.device)
+    camera_velocity = lift_motion(pixels, sample_flow_at(flow, pixels), depth, synthesis.intrinsics, "constant-depth")
+    velocity = camera_velocity @ world_to_camera[:3, :3]  # rotated back into the world
+    return trace_paths(moving_points, velocity, None, synthesis.config.num_frames, "straight")
+
+
+def animated_view_indices(synthesis: SceneSynthesis) -> list[int]:
+    """Views that get a looping video (`--animated-views`)."""
+    every = list(range(len(synthesis.views)))
+    return {"input": [0], "orbit": every[:_ORBIT_VIEW_COUNT], "all": every}[synthesis.config.animated_views]
+
+
+def looping_view(synthesis: SceneSynthesis, index: int, paths: PathTable | None = None) -> LoopingView:
+    """The looping-video renderer of view `index`; `paths` saves tracing the 3D motion's paths again."""
+    config = synthesis.config
+    if config.motion_solver == "none":
+        paths = _paths_in_view_plane(synthesis, index)
+    elif paths is None:
+        paths = motion_paths(synthesis)
+    return LoopingView(
+        synthesis.cloud(paths),
+        synthesis.world_to_cameras[index],
+        synthesis.intrinsics,
+        config.num_frames,
+        config.loop_blend,
+        RGB,
+    )
+
+
+def animation_flow(synthesis: SceneSynthesis, index: int) -> np.ndarray:
+    """The 2D motion (px/frame, HxWx2) that animates view `index`'s video: the view's own motion without 3D motion
+    (`--motion-solver none`), the fitted 3D velocity projected into the view otherwise; zero where the view does
+    not move."""
+    views = synthesis.view_arrays
+    if synthesis.config.motion_solver == "none":
+        return views["flows"][index].astype(np.float32)
+    world_to_camera = synthesis.world_to_cameras[index]
+    points, intrinsics = synthesis.points, synthesis.intrinsics
+    point_motion = projected_point_motion(points, synthesis.velocity, intrinsics, world_to_camera)
+    rendered = render_points(transform_points(points, world_to_camera), point_motion, intrinsics)
+    return rendered.features.cpu().numpy() * views["motion_masks"][index][..., None]
+
+
+def config_summary(config: SynthesisConfig) -> dict:
+    """The synthesis options as JSON-ready values."""
+    return {
+        option.name: str(value) if isinstance(value, Path) else value
+        for option in fields(SynthesisConfig)
+        for value in [getattr(config, option.name)]
+    }
