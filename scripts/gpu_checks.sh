@@ -67,7 +67,7 @@ fi
 for step in "${steps[@]}"; do
   case $step in
     gpu-tests)
-      python3 -m pytest -q -m gpu -p no:cacheprovider tests/test_rasterizer_gpu.py 2>&1 | tee "$out/gpu_tests.log" || true ;;
+      python3 -m pytest -q -m gpu -p no:cacheprovider tests/rendering/test_rasterizer_gpu.py 2>&1 | tee "$out/gpu_tests.log" || true ;;
     synthesis)
       python3 scripts/benchmark_synthesis.py "$photos"/*.jpg --output "$out/synthesis_gpu.json" 2>&1 | tail -n 20 | tee "$out/synthesis_gpu.log" ;;
     train-*)

@@ -12,6 +12,11 @@ import torch
 
 from mom_nerfstudio.synthesis.config import SynthesisConfig
 
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+"""The repository's root folder (the tests lie in folders arranged like the packages they test)."""
+EXAMPLE_PHOTO = PROJECT_ROOT / "examples" / "forest_stream.jpg"
+"""The photo the README's commands use."""
+
 
 @dataclass(frozen=True)
 class TinyLandscape:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import PROJECT_ROOT
 
 from mom_nerfstudio.atomic import atomic_file, atomic_folder, remove_stale_partials
 from mom_nerfstudio.errors import Mom4dInputError
@@ -217,7 +218,7 @@ def killed_writer(cache: Path, folder_stage: bool) -> None:
     script = f"""
 import os, signal, sys
 from pathlib import Path
-sys.path.insert(0, {str(Path(__file__).parent.parent)!r})
+sys.path.insert(0, {str(PROJECT_ROOT)!r})
 from mom_nerfstudio.atomic import atomic_file, atomic_folder
 target = Path({str(cache)!r}) / {"'dataset-k1'" if folder_stage else "'depth-k1.npz'"}
 with ({"atomic_folder" if folder_stage else "atomic_file"})(target) as temporary:

@@ -10,13 +10,14 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from conftest import PROJECT_ROOT
 from nerfstudio.cameras.cameras import Cameras
 from nerfstudio.utils.eval_utils import eval_setup
 
 from mom_nerfstudio.data import Mom4dDataManager
 from mom_nerfstudio.method_config import mom4d_tiny_method
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+EXAMPLES = PROJECT_ROOT / "examples"
 STATIC_STEPS = 20
 TOTAL_STEPS = 50
 

@@ -5,6 +5,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from conftest import EXAMPLE_PHOTO
 
 from mom_nerfstudio.errors import Mom4dInputError
 from mom_nerfstudio.synthesis.config import SynthesisConfig
@@ -457,7 +458,7 @@ def test_a_too_fast_automatic_speed_is_refused(image_path):
 def test_real_annotations_are_far_below_the_speed_limit():
     from mom_nerfstudio.synthesis.image_io import load_image
 
-    photo = Path(__file__).parent.parent / "examples" / "forest_stream.jpg"
+    photo = EXAMPLE_PHOTO
     image = load_image(photo, max_resolution=256)
     motion = resolve_motion_input(photo, image.rgb, image.scale, photo_size=image.original_size)
     assert motion.source == "labelme annotation forest_stream.json" and len(motion.hint_velocities) > 20

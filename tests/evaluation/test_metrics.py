@@ -1,11 +1,10 @@
 """Tests of the benchmark's image metrics: PSNR, SSIM, masked metrics, video flow and its errors, PIQE."""
 
-from pathlib import Path
-
 import cv2
 import numpy as np
 import pytest
 import torch
+from conftest import EXAMPLE_PHOTO
 from pytorch_msssim import ssim as msssim_ssim
 from torchmetrics.functional.image import (
     peak_signal_noise_ratio,
@@ -22,8 +21,6 @@ from evaluation.metrics import (
     video_flow,
 )
 from evaluation.piqe import analyse_piqe, piqe
-
-EXAMPLE_PHOTO = Path(__file__).resolve().parents[1] / "examples" / "forest_stream.jpg"
 
 
 def smooth_texture(height: int, width: int, offset: tuple[float, float] = (0.0, 0.0), seed: int = 0) -> np.ndarray:

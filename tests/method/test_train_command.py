@@ -6,9 +6,8 @@ from pathlib import Path
 
 import pytest
 import tyro
+from conftest import EXAMPLE_PHOTO
 from nerfstudio.configs.method_configs import AnnotatedBaseConfigUnion
-
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "forest_stream.jpg"
 
 
 def parse_train_command(args: list[str]) -> object:
@@ -21,8 +20,8 @@ def parse_train_command(args: list[str]) -> object:
         (["mom4d", "--data", "missing.jpg"], "--data missing.jpg does not exist"),
         (["mom4d", "--pipeline.datamanager.data", "missing.jpg"], "--data missing.jpg does not exist"),
         (["mom4d", "--data", "."], "--data . is a directory"),
-        (["mom4d", "--data", str(EXAMPLE), "mom4d-data", "--num-frames", "1"], "--num-frames is 1"),
-        (["mom4d", "--data", str(EXAMPLE), "mom4d-data", "--fov-degrees", "0"], "--fov-degrees is 0.0"),
+        (["mom4d", "--data", str(EXAMPLE_PHOTO), "mom4d-data", "--num-frames", "1"], "--num-frames is 1"),
+        (["mom4d", "--data", str(EXAMPLE_PHOTO), "mom4d-data", "--fov-degrees", "0"], "--fov-degrees is 0.0"),
     ],
 )
 def test_bad_input_fails_while_parsing(
@@ -38,15 +37,15 @@ def test_bad_input_fails_while_parsing(
 
 
 def test_a_good_photo_parses_and_names_the_experiment() -> None:
-    config = parse_train_command(["mom4d", "--data", str(EXAMPLE)])
-    assert config.data == EXAMPLE
+    config = parse_train_command(["mom4d", "--data", str(EXAMPLE_PHOTO)])
+    assert config.data == EXAMPLE_PHOTO
     config.pipeline.datamanager.data = config.data  # as ns-train's main does with its --data alias
     config.set_experiment_name()
     assert config.experiment_name == "forest_stream"  # the photo's name, not its folder's ("examples")
 
 
 def test_the_model_s_two_stages_own_the_schedule() -> None:
-    config = parse_train_command(["mom4d", "--data", str(EXAMPLE), "--pipeline.model.static-steps", "2000"])
+    config = parse_train_command(["mom4d", "--data", str(EXAMPLE_PHOTO), "--pipeline.model.static-steps", "2000"])
     assert config.max_num_iterations == 2000 + 3500  # a longer static stage does not shorten the dynamic one
     schedulers = [
         optimizer["scheduler"] for optimizer in config.optimizers.values() if optimizer["scheduler"] is not None
@@ -59,7 +58,7 @@ def test_the_model_s_two_stages_own_the_schedule() -> None:
 
 def test_the_iteration_count_is_not_an_option(capsys: pytest.CaptureFixture) -> None:
     with pytest.raises(SystemExit):
-        parse_train_command(["mom4d", "--data", str(EXAMPLE), "--max-num-iterations", "10"])
+        parse_train_command(["mom4d", "--data", str(EXAMPLE_PHOTO), "--max-num-iterations", "10"])
     assert "max-num-iterations" in capsys.readouterr().err
 
 

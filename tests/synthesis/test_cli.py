@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import cv2
 import pytest
+from conftest import PROJECT_ROOT
 
 from mom_nerfstudio.command_line import parse_command_line
 from mom_nerfstudio.errors import Mom4dInputError
@@ -144,7 +145,7 @@ def test_the_next_run_removes_what_a_killed_run_left_beside_the_output(
     output = tmp_path / "out"
     killed = f"""
 import os, signal, sys
-sys.path.insert(0, {str(Path(__file__).parent.parent)!r})
+sys.path.insert(0, {str(PROJECT_ROOT)!r})
 from mom_nerfstudio.atomic import atomic_folder
 with atomic_folder({str(output)!r}) as building:
     (building / "depth.png").write_bytes(b"half")
