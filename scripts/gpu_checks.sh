@@ -12,6 +12,8 @@
 #   profile-NAME      time and profile a shortened mom4d run on PHOTOS_DIR/NAME.jpg
 #   render-profile-NAME  frame rates and a per-part profile of rendering the trained run of train-NAME
 #   benchmark         scripts/benchmark.py with the arguments in $BENCHMARK_ARGS (see the step below)
+#   scaling           scripts/benchmark_scaling.py (time and memory against photo size and loop length), then a
+#                     rendering profile of its default-sized run
 # Results land in OUT_DIR; a freshly built gsplat is saved there as gsplat_cuda.tar.gz for later runs.
 set -euo pipefail
 wheels=$1 photos=$2 out=$3
@@ -99,6 +101,15 @@ for step in "${steps[@]}"; do
         --pictures /tmp/benchmark/pictures --report /tmp/benchmark/report.md > "$out/benchmark.log" 2>&1 || true
       grep -a "INFO\|Error\|Traceback" "$out/benchmark.log" | grep -av "it/s" | tail -n 60 || true
       tar -cf "$out/benchmark.tar" -C /tmp/benchmark $(cd /tmp/benchmark && ls -d results.json report.md pictures 2>/dev/null) || true ;;
+    scaling)
+      timeout "${SCALING_TIMEOUT:-420}" python3 scripts/benchmark_scaling.py --output /tmp/scaling \
+        > "$out/scaling.log" 2>&1 || true
+      cp /tmp/scaling/results.json "$out/scaling.json" || true
+      grep -a "INFO\|Error\|Traceback" "$out/scaling.log" | grep -av "it/s" | tail -n 30 || true
+      for config in /tmp/scaling/runs/1024px-60f/mom4d/*/config.yml; do
+        python3 scripts/profile_rendering.py --load-config "$config" --output "$out/render_profile_scaling.json" \
+          > "$out/render_profile_scaling.log" 2>&1 || true
+      done ;;
     *)
       echo "unknown step $step" >&2; exit 2 ;;
   esac
