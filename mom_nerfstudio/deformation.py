@@ -14,8 +14,8 @@ path carries it), once per copy of the loop (`mom_nerfstudio.loop`) at that copy
 copy and t - 1 for the backward one, on the K-Planes time axis [-1, 1]. The loop closes where both coordinates
 reach 0, so the residual returns to where it started, continuously.
 
-Rendering a trained scene, the rest positions and the spatial planes do not change from frame to frame: their
-features are kept (`spatial_cache`) until a parameter they depend on changes.
+Rendering a trained scene, the rest positions and the spatial planes do not change from frame to frame: what is read
+from them is kept until a parameter it depends on changes.
 """
 
 from __future__ import annotations
@@ -27,7 +27,16 @@ import torch
 from nerfstudio.field_components.mlp import MLP
 from torch import nn
 
-from mom_nerfstudio.hexplane import LoopingHexPlaneEncoding
+from mom_nerfstudio.hexplane import LineCells, LoopingHexPlaneEncoding
+
+
+@dataclass(frozen=True)
+class _RestSamples:
+    """What the field reads at rest positions that does not depend on time."""
+
+    coordinates: torch.Tensor  # [N, 3] contracted
+    spatial: torch.Tensor  # [N, C] product of the spatial planes
+    cells: list[LineCells]  # where the positions fall on each time plane
 
 
 @dataclass
@@ -92,7 +101,7 @@ class LoopingDeformationField(nn.Module):
     ) -> None:
         super().__init__()
         self.contraction = contraction
-        self._spatial_cache: tuple[Hashable, torch.Tensor] | None = None
+        self._rest_cache: tuple[Hashable, _RestSamples] | None = None
         self.encoding = LoopingHexPlaneEncoding(
             resolution=(spatial_resolution, spatial_resolution, spatial_resolution, time_resolution),
             num_components=num_components,
@@ -117,26 +126,37 @@ class LoopingDeformationField(nn.Module):
         self, means: torch.Tensor, time_coordinates: Sequence[float], cache_key: Hashable | None = None
     ) -> list[ResidualDeformation]:
         """Offsets of Gaussians at rest positions `means` [N, 3] at each of the loop copies' time coordinates in
-        [-1, 1). With a `cache_key` (something that changes whenever `means` or the planes do), the spatial
-        features are kept between calls with the same key, outside of autograd."""
-        coordinates = self.contraction(means)
-        spatial = None
-        if cache_key is not None and not torch.is_grad_enabled():
+        [-1, 1). With a `cache_key` (something that changes whenever `means` or the planes do), what does not depend
+        on time (the contracted positions, the spatial features, the cells on the time planes) is kept between calls
+        with the same key, outside of autograd."""
+        if cache_key is None or torch.is_grad_enabled():
+            rest = self._at_rest(means)
+        else:
             key = (cache_key, *((plane.data_ptr(), plane._version) for plane in self.spatial_planes()))
-            if self._spatial_cache is None or self._spatial_cache[0] != key:
-                self._spatial_cache = (key, self.encoding.spatial_features(coordinates))
-            spatial = self._spatial_cache[1]
-        residuals = []
-        for features in self.encoding.features_at_times(coordinates, time_coordinates, spatial):
-            hidden = self.trunk(features)
-            residuals.append(
-                ResidualDeformation(
-                    means=self.position_head(hidden),
-                    quats=self.rotation_head(hidden),
-                    log_scales=self.scale_head(hidden),
-                )
-            )
-        return residuals
+            if self._rest_cache is None or self._rest_cache[0] != key:
+                self._rest_cache = (key, self._at_rest(means))
+            rest = self._rest_cache[1]
+        features = self.encoding.features_at_times(rest.coordinates, time_coordinates, rest.spatial, rest.cells)
+        return [self._decode(copy_features) for copy_features in features]
+
+    def _at_rest(self, means: torch.Tensor) -> _RestSamples:
+        coordinates = self.contraction(means)
+        return _RestSamples(
+            coordinates=coordinates,
+            spatial=self.encoding.spatial_features(coordinates),
+            cells=self.encoding.time_plane_cells(coordinates),
+        )
+
+    def _decode(self, features: torch.Tensor) -> ResidualDeformation:
+        """The offsets [N, 3 + 4 + 3] that features [N, C] decode into, by the three heads in one product."""
+        heads = (self.position_head, self.rotation_head, self.scale_head)
+        hidden = self.trunk(features)
+        weight = torch.cat([head.weight for head in heads])
+        bias = torch.cat([head.bias for head in heads])
+        means, quats, log_scales = torch.nn.functional.linear(hidden, weight, bias).split(
+            [head.out_features for head in heads], dim=-1
+        )
+        return ResidualDeformation(means=means, quats=quats, log_scales=log_scales)
 
     def spatial_planes(self) -> list[torch.Tensor]:
         """The xy, xz and yz planes, [C, R, R] each."""

@@ -82,10 +82,20 @@ def sample_plane(plane: torch.Tensor, u: torch.Tensor, v: torch.Tensor) -> torch
     return _WeightedGather.apply(table, corners, weights)
 
 
-def sample_line(line: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
-    """Linear samples [N, C] of a [C, W] line at coordinates u in [-1, 1]."""
-    u0, u1, wu = _cell_coordinates(u, line.shape[1])
-    return _WeightedGather.apply(line.t(), torch.stack([u0, u1], dim=-1), torch.stack([1 - wu, wu], dim=-1))
+LineCells = tuple[torch.Tensor, torch.Tensor]
+"""Where points fall on a line: the two cells [N, 2] around each point and their interpolation weights [N, 2]."""
+
+
+def line_cells(u: torch.Tensor, size: int) -> LineCells:
+    """The cells and weights of coordinates u [N] in [-1, 1] on a line of `size` cells."""
+    u0, u1, wu = _cell_coordinates(u, size)
+    return torch.stack([u0, u1], dim=-1), torch.stack([1 - wu, wu], dim=-1)
+
+
+def sample_line(line: torch.Tensor, u: torch.Tensor, cells: LineCells | None = None) -> torch.Tensor:
+    """Linear samples [N, C] of a [C, W] line at coordinates u in [-1, 1] (or at `cells`, from `line_cells(u)`)."""
+    corners, weights = cells if cells is not None else line_cells(u, line.shape[1])
+    return _WeightedGather.apply(line.t(), corners, weights)
 
 
 def slice_time_plane(plane: torch.Tensor, time_coordinate: float) -> torch.Tensor:
@@ -117,22 +127,39 @@ class LoopingHexPlaneEncoding(KPlanesEncoding):
         assert features is not None
         return features
 
-    def time_features(self, positions: torch.Tensor, time_coordinate: float) -> torch.Tensor:
-        """[N, C] product of the x-t, y-t and z-t planes at positions [N, 3] and one time coordinate in [-1, 1]."""
+    def time_planes(self) -> list[tuple[torch.Tensor, int]]:
+        """The x-t, y-t and z-t planes [C, T, R], each with the spatial axis it spans."""
+        return [(plane, axis) for plane, (axis, other) in zip(self.plane_coefs, self.coo_combs) if other == _TIME_AXIS]
+
+    def time_plane_cells(self, positions: torch.Tensor) -> list[LineCells]:
+        """Where positions [N, 3] in [-1, 1] fall on each time plane's spatial axis (the same at every time)."""
+        return [line_cells(positions[:, axis], plane.shape[-1]) for plane, axis in self.time_planes()]
+
+    def time_features(
+        self, positions: torch.Tensor, time_coordinate: float, cells: list[LineCells] | None = None
+    ) -> torch.Tensor:
+        """[N, C] product of the x-t, y-t and z-t planes at positions [N, 3] and one time coordinate in [-1, 1]
+        (`cells`, from `time_plane_cells(positions)`, saves finding the positions on the planes again)."""
         features = None
-        for plane, (axis, other) in zip(self.plane_coefs, self.coo_combs):
-            if other != _TIME_AXIS:
-                continue
-            sampled = sample_line(slice_time_plane(plane, time_coordinate), positions[:, axis])
+        for index, (plane, axis) in enumerate(self.time_planes()):
+            line = slice_time_plane(plane, time_coordinate)
+            sampled = sample_line(line, positions[:, axis], None if cells is None else cells[index])
             features = sampled if features is None else features * sampled
         assert features is not None
         return features
 
     def features_at_times(
-        self, positions: torch.Tensor, time_coordinates: Sequence[float], spatial: torch.Tensor | None = None
+        self,
+        positions: torch.Tensor,
+        time_coordinates: Sequence[float],
+        spatial: torch.Tensor | None = None,
+        cells: list[LineCells] | None = None,
     ) -> list[torch.Tensor]:
         """encoding(positions, t) [N, C] for each time coordinate t; the spatial planes are sampled once (or not at
-        all when their product `spatial`, from `spatial_features(positions)`, is given)."""
+        all when their product `spatial`, from `spatial_features(positions)`, is given), and the positions are found
+        on the time planes once (or not at all when `cells` are given)."""
         if spatial is None:
             spatial = self.spatial_features(positions)
-        return [spatial * self.time_features(positions, time_coordinate) for time_coordinate in time_coordinates]
+        if cells is None:
+            cells = self.time_plane_cells(positions)
+        return [spatial * self.time_features(positions, time_coordinate, cells) for time_coordinate in time_coordinates]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Optional, Union
+from typing import Any, Optional, Union
 
 import torch
 from gsplat.strategy import DefaultStrategy
@@ -40,6 +40,7 @@ from dataparsers.dataset_format import (
 from mom_nerfstudio.deformation import LoopingDeformationField, ViewContraction
 from mom_nerfstudio.loop import LoopTerm, blend_copies, loop_terms, wrap_time
 from mom_nerfstudio.rendering import rasterization
+from mom_nerfstudio.rendering.copies import EPS_2D, FAR_PLANE, NEAR_PLANE, TILE_SIZE, rasterize_copies
 from mom_nerfstudio.seeds import SeedCloud
 from mom_nerfstudio.synthesis.motion.paths import PathTable
 from mom_nerfstudio.viewer_camera import OpeningViewControl, opening_view
@@ -167,7 +168,7 @@ class Mom4dModel(SplatfactoModel):
             hidden_width=self.config.deformation_width,
         )
         self._warned_about_time = False
-        self._index_cache: dict[str, tuple[tuple, torch.Tensor]] = {}
+        self._derived_cache: dict[str, tuple[tuple, Any]] = {}
         self.opening_view = None
         if input_camera is not None:
             view = opening_view(input_camera.camera_to_world, input_camera.fov_degrees, float(metadata["pivot_depth"]))
@@ -188,7 +189,9 @@ class Mom4dModel(SplatfactoModel):
     @property
     def paths(self) -> PathTable:
         """Where the moving seeds travel over the loop."""
-        return PathTable(times=self.path_times, offsets=self.path_offsets)
+        return self._derived(
+            "paths", (self.path_times, self.path_offsets), lambda: PathTable(self.path_times, self.path_offsets)
+        )
 
     @property
     def motion_weights(self) -> torch.Tensor:
@@ -255,11 +258,12 @@ class Mom4dModel(SplatfactoModel):
         its path (when the prior is on) and deformed by the residual at the copy's time coordinate."""
         posed = [{"means": self.means, "quats": self.quats, "scales": self.scales} for _ in terms]
         if self.config.use_motion_prior:
-            rows = self.path_rows
-            travelling = self._indices("travelling", self.gauss_params["path_rows"], lambda rows: rows[:, 0] >= 0)
+            path_rows = self.gauss_params["path_rows"]
+            travelling = self._derived("travelling", (path_rows,), lambda: torch.nonzero(path_rows[:, 0] >= 0)[:, 0])
+            rows = self._derived("travelling rows", (path_rows,), lambda: self.path_rows[travelling])
             for gaussians, term in zip(posed, terms):
                 if term.frames != 0.0:
-                    offsets = self.paths.at(term.frames)[rows[travelling]]
+                    offsets = self.paths.at(term.frames)[rows]
                     gaussians["means"] = gaussians["means"].index_add(0, travelling, offsets)
         if self.config.use_residual_deformation and not self.in_static_stage():
             weights = self.motion_weights
@@ -267,10 +271,8 @@ class Mom4dModel(SplatfactoModel):
                 deforming = torch.arange(self.num_points, device=weights.device)
                 weight = torch.ones_like(weights)
             else:
-                deforming = self._indices(
-                    "deforming", self.gauss_params["motion_weights"], lambda weights: weights[:, 0] > 0
-                )
-                weight = weights[deforming]
+                deforming = self._derived("deforming", (weights,), lambda: torch.nonzero(weights[:, 0] > 0)[:, 0])
+                weight = self._derived("deforming weights", (weights,), lambda: weights[deforming].detach())
             if deforming.numel() > 0:
                 means = self.gauss_params["means"]
                 cache_key = (means.data_ptr(), means._version, deforming.data_ptr())
@@ -283,14 +285,15 @@ class Mom4dModel(SplatfactoModel):
                     gaussians["scales"] = gaussians["scales"].index_add(0, deforming, weight * residual.log_scales)
         return posed
 
-    def _indices(self, name: str, parameter: Parameter, select: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
-        """Indices of the Gaussians `select` picks from `parameter`, kept while the parameter is unchanged (finding
-        them waits for the GPU)."""
-        key = (parameter.data_ptr(), parameter._version, parameter.shape[0])
-        cached = self._index_cache.get(name)
+    def _derived(self, name: str, sources: tuple[torch.Tensor, ...], compute: Callable[[], Any]) -> Any:
+        """`compute()`, kept while the tensors it derives from are unchanged (finding indices waits for the GPU, and
+        a frame should not)."""
+        key = tuple((tensor.data_ptr(), tensor._version, tensor.shape[0]) for tensor in sources)
+        cached = self._derived_cache.get(name)
         if cached is None or cached[0] != key:
-            cached = (key, torch.nonzero(select(parameter.detach()), as_tuple=True)[0])
-            self._index_cache[name] = cached
+            with torch.no_grad():
+                cached = (key, compute())
+            self._derived_cache[name] = cached
         return cached[1]
 
     # ---- rendering ----
@@ -305,13 +308,16 @@ class Mom4dModel(SplatfactoModel):
         view = self._view(camera)
         t = 0.0 if self.in_static_stage() else self.camera_time(camera)
         terms = loop_terms(t, self.num_frames)
-        renders = [self._rasterize(gaussians, view, selected) for gaussians in self.gaussians_at(terms)]
-        # Densification statistics follow the render that dominates the blend.
-        self.info = renders[max(range(len(terms)), key=lambda index: terms[index].weight)].info
+        copies = self.gaussians_at(terms)
         if self.training:
+            renders = [self._rasterize(gaussians, view) for gaussians in copies]
+            # Densification statistics follow the render that dominates the blend.
+            self.info = renders[max(range(len(terms)), key=lambda index: terms[index].weight)].info
             self.strategy.step_pre_backward(
                 self.gauss_params, self.optimizers, self.strategy_state, self.step, self.info
             )
+        else:
+            renders = self._rasterize_together(copies, view, selected)
         blended = blend_copies(
             [render.colour for render in renders],
             [render.alpha for render in renders],
@@ -349,6 +355,7 @@ class Mom4dModel(SplatfactoModel):
         camera.rescale_output_resolution(1 / downscale)
         view = _View(
             viewmat=_viewmat(camera_to_world),
+            camera_centre=camera_to_world.reshape(-1, 3, 4)[0, :, 3],
             intrinsics=camera.get_intrinsics_matrices().to(self.device),
             width=int(camera.width.item()),
             height=int(camera.height.item()),
@@ -358,41 +365,67 @@ class Mom4dModel(SplatfactoModel):
         self.last_size = (view.height, view.width)
         return view
 
-    def _rasterize(
-        self, gaussians: dict[str, torch.Tensor], view: _View, selected: Optional[torch.Tensor]
-    ) -> _CopyRender:
-        """Rasterise one copy of the loop (posed Gaussians, the rest of their parameters as they are)."""
+    def _colours(self) -> tuple[Optional[int], torch.Tensor]:
+        """The SH degree in use (None: plain colours) and the colours or SH coefficients of every Gaussian."""
         if self.config.sh_degree > 0:
             sh_degree = min(self.step // self.config.sh_degree_interval, self.config.sh_degree)
-            colours = torch.cat((self.features_dc[:, None, :], self.features_rest), dim=1)
-        else:
-            sh_degree, colours = None, torch.sigmoid(self.features_dc)
-        parameters = {
-            "means": gaussians["means"],
-            "quats": gaussians["quats"],
-            "scales": torch.exp(gaussians["scales"]),
-            "opacities": torch.sigmoid(self.opacities).squeeze(-1),
-            "colors": colours,
-        }
-        if selected is not None:
-            parameters = {name: values[selected] for name, values in parameters.items()}
+            return sh_degree, torch.cat((self.features_dc[:, None, :], self.features_rest), dim=1)
+        return None, torch.sigmoid(self.features_dc)
+
+    def _rasterize(self, gaussians: dict[str, torch.Tensor], view: _View) -> _CopyRender:
+        """Rasterise one copy of the loop (posed Gaussians, the rest of their parameters as they are), keeping what
+        densification needs."""
+        sh_degree, colours = self._colours()
         render, alpha, info = rasterization(
-            **parameters,
+            means=gaussians["means"],
+            quats=gaussians["quats"],
+            scales=torch.exp(gaussians["scales"]),
+            opacities=torch.sigmoid(self.opacities).squeeze(-1),
+            colors=colours,
             viewmats=view.viewmat,
             Ks=view.intrinsics,
             width=view.width,
             height=view.height,
             packed=False,
-            near_plane=0.01,
-            far_plane=1e10,
+            near_plane=NEAR_PLANE,
+            far_plane=FAR_PLANE,
+            eps2d=EPS_2D,
+            tile_size=TILE_SIZE,
             render_mode="RGB+ED" if view.with_depth else "RGB",
             sh_degree=sh_degree,
             sparse_grad=False,
             absgrad=self.strategy.absgrad,
             rasterize_mode=self.config.rasterize_mode,
         )
-        colour = render[..., :3] / alpha.clamp(min=_EMPTY_ALPHA)
-        return _CopyRender(colour=colour, alpha=alpha, depth=render[..., 3:4] if view.with_depth else None, info=info)
+        return _copy_render(render, alpha, view.with_depth, info)
+
+    def _rasterize_together(
+        self, copies: list[dict[str, torch.Tensor]], view: _View, selected: Optional[torch.Tensor]
+    ) -> list[_CopyRender]:
+        """Rasterise every copy of the loop in one pass (for display: no densification statistics)."""
+        sh_degree, colours = self._colours()
+        opacities = torch.sigmoid(self.opacities).squeeze(-1)
+        posed = [
+            {"means": gaussians["means"], "quats": gaussians["quats"], "scales": torch.exp(gaussians["scales"])}
+            for gaussians in copies
+        ]
+        if selected is not None:
+            posed = [{name: values[selected] for name, values in gaussians.items()} for gaussians in posed]
+            opacities, colours = opacities[selected], colours[selected]
+        renders, alphas = rasterize_copies(
+            posed,
+            opacities,
+            colours,
+            sh_degree,
+            view.viewmat,
+            view.intrinsics,
+            view.camera_centre,
+            view.width,
+            view.height,
+            view.with_depth,
+            self.config.rasterize_mode,
+        )
+        return [_copy_render(render[None], alpha[None], view.with_depth, {}) for render, alpha in zip(renders, alphas)]
 
     # ---- losses and metrics ----
 
@@ -462,6 +495,7 @@ class _View:
 
     viewmat: torch.Tensor  # [1, 4, 4] world-to-camera, OpenCV convention
     intrinsics: torch.Tensor  # [1, 3, 3]
+    camera_centre: torch.Tensor  # [3] in the world
     width: int
     height: int
     with_depth: bool
@@ -475,6 +509,12 @@ class _CopyRender:
     alpha: torch.Tensor  # [1, H, W, 1]
     depth: Optional[torch.Tensor]  # [1, H, W, 1]
     info: dict
+
+
+def _copy_render(render: torch.Tensor, alpha: torch.Tensor, with_depth: bool, info: dict) -> _CopyRender:
+    """A copy's render [1, H, W, 3 (+1 depth)] and alpha [1, H, W, 1] as colour, alpha and depth."""
+    colour = render[..., :3] / alpha.clamp(min=_EMPTY_ALPHA)
+    return _CopyRender(colour=colour, alpha=alpha, depth=render[..., 3:4] if with_depth else None, info=info)
 
 
 # splatfacto's world-to-camera conversion, run eagerly: splatfacto compiles it, which costs half a minute on a CPU.

@@ -12,8 +12,10 @@
 #   profile-NAME      time and profile a shortened mom4d run on PHOTOS_DIR/NAME.jpg
 #   render-profile-NAME  frame rates and a per-part profile of rendering the trained run of train-NAME
 #   benchmark         scripts/benchmark.py with the arguments in $BENCHMARK_ARGS (see the step below)
-#   scaling           scripts/benchmark_scaling.py (time and memory against photo size and loop length), then a
-#                     rendering profile of its default-sized run
+#   scaling           scripts/benchmark_scaling.py with the arguments in $SCALING_ARGS (time and memory against
+#                     photo size and loop length)
+#   render-compare    frame rates, profile and frames of the scaling step's default-sized run, rendered by this tree
+#                     and by the earlier version in the archive $BEFORE_TAR (git archive of its commit)
 # Results land in OUT_DIR; a freshly built gsplat is saved there as gsplat_cuda.tar.gz for later runs.
 set -euo pipefail
 wheels=$1 photos=$2 out=$3
@@ -69,7 +71,7 @@ fi
 for step in "${steps[@]}"; do
   case $step in
     gpu-tests)
-      python3 -m pytest -q -m gpu -p no:cacheprovider tests/rendering/test_rasterizer_gpu.py 2>&1 | tee "$out/gpu_tests.log" || true ;;
+      python3 -m pytest -q -m gpu -p no:cacheprovider tests/rendering 2>&1 | tee "$out/gpu_tests.log" || true ;;
     synthesis)
       python3 scripts/benchmark_synthesis.py "$photos"/*.jpg --output "$out/synthesis_gpu.json" 2>&1 | tail -n 20 | tee "$out/synthesis_gpu.log" ;;
     train-*)
@@ -102,14 +104,19 @@ for step in "${steps[@]}"; do
       grep -a "INFO\|Error\|Traceback" "$out/benchmark.log" | grep -av "it/s" | tail -n 60 || true
       tar -cf "$out/benchmark.tar" -C /tmp/benchmark $(cd /tmp/benchmark && ls -d results.json report.md pictures 2>/dev/null) || true ;;
     scaling)
-      timeout "${SCALING_TIMEOUT:-420}" python3 scripts/benchmark_scaling.py --output /tmp/scaling \
+      timeout "${SCALING_TIMEOUT:-420}" python3 scripts/benchmark_scaling.py ${SCALING_ARGS:-} --output /tmp/scaling \
         > "$out/scaling.log" 2>&1 || true
       cp /tmp/scaling/results.json "$out/scaling.json" || true
-      grep -a "INFO\|Error\|Traceback" "$out/scaling.log" | grep -av "it/s" | tail -n 30 || true
-      for config in /tmp/scaling/runs/1024px-60f/mom4d/*/config.yml; do
-        python3 scripts/profile_rendering.py --load-config "$config" --output "$out/render_profile_scaling.json" \
-          > "$out/render_profile_scaling.log" 2>&1 || true
-      done ;;
+      grep -a "INFO\|Error\|Traceback" "$out/scaling.log" | grep -av "it/s" | tail -n 30 || true ;;
+    render-compare)
+      config=$(ls /tmp/scaling/runs/1024px-60f/mom4d/*/config.yml | head -n 1)
+      rm -rf /tmp/before /tmp/mom4d-before && mkdir -p /tmp/before && tar -xf "$BEFORE_TAR" -C /tmp/before
+      python3 -m pip install -q --no-index --no-deps --no-build-isolation --target /tmp/mom4d-before /tmp/before
+      PYTHONPATH=/tmp/mom4d-before:$deps python3 scripts/profile_rendering.py --load-config "$config" \
+        --output "$out/render_before.json" --frames /tmp/frames_before.npy > "$out/render_before.log" 2>&1 || true
+      python3 scripts/profile_rendering.py --load-config "$config" --output "$out/render_after.json" \
+        --compare-with /tmp/frames_before.npy > "$out/render_after.log" 2>&1 || true
+      cat "$out/render_before.json" "$out/render_after.json" || true ;;
     *)
       echo "unknown step $step" >&2; exit 2 ;;
   esac

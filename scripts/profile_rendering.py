@@ -4,8 +4,8 @@
 
 Renders the input view at loop times spread over the loop, at each size, and reports the median frame rate (the
 GPU synchronised after every frame). Then renders a window of frames under `torch.profiler`, with the parts of a
-frame marked (posing the Gaussians of each loop copy, rasterising each copy, blending the copies), and prints the
-time per part and the heaviest operations.
+frame marked (posing the Gaussians of the loop's copies, rasterising them, blending them), and prints the time per
+part, the kernel launches and host waits per frame, and the heaviest operations.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
+import numpy as np
 import torch
 import tyro
 from nerfstudio.utils.eval_utils import eval_setup
@@ -24,7 +25,7 @@ from nerfstudio.utils.eval_utils import eval_setup
 import mom_nerfstudio.model as model_module
 from evaluation.rendering import frames_per_second, resized, with_time
 
-PARTS = ("pose copy", "rasterise copy", "blend copies")
+PARTS = ("pose copies", "rasterise copies", "blend copies")
 
 
 @dataclass
@@ -39,6 +40,14 @@ class RenderProfile:
     """Frames rendered under the profiler (at the first size)."""
     output: Optional[Path] = None
     """Write the frame rates and the per-part times here as JSON."""
+    frames: Optional[Path] = None
+    """Save the frames rendered at `FRAME_TIMES` (at the first size) here (.npy), to compare another version with."""
+    compare_with: Optional[Path] = None
+    """Frames saved by `--frames` of another version: report how far this version's frames are from them."""
+
+
+FRAME_TIMES = (0.0, 0.3, 0.75)
+"""Loop times of the frames compared between versions."""
 
 
 def marked(label: str, function: Callable[..., Any]) -> Callable[..., Any]:
@@ -54,14 +63,45 @@ def marked(label: str, function: Callable[..., Any]) -> Callable[..., Any]:
 @contextlib.contextmanager
 def parts_marked(model: torch.nn.Module) -> Iterator[None]:
     """Mark the parts of a frame (the model's own methods and the functions it calls) for the profiler."""
-    originals = (model.gaussians_at, model_module.rasterization, model_module.blend_copies)
-    model.gaussians_at = marked(PARTS[0], model.gaussians_at)  # type: ignore[method-assign]
-    model_module.rasterization = marked(PARTS[1], model_module.rasterization)
-    model_module.blend_copies = marked(PARTS[2], model_module.blend_copies)
+    candidates = (
+        [(model, "gaussians_at")],
+        [(model_module, "rasterize_copies"), (model_module, "rasterization")],  # the latter: copy by copy
+        [(model_module, "blend_copies")],
+    )
+    targets = [next((owner, name) for owner, name in options if hasattr(owner, name)) for options in candidates]
+    originals = [getattr(owner, name) for owner, name in targets]
+    for label, (owner, name), original in zip(PARTS, targets, originals):
+        setattr(owner, name, marked(label, original))
     try:
         yield
     finally:
-        model.gaussians_at, model_module.rasterization, model_module.blend_copies = originals  # type: ignore[method-assign]
+        for (owner, name), original in zip(targets, originals):
+            setattr(owner, name, original)
+
+
+def per_frame_summary(averages: Any, frames: int) -> dict[str, Any]:
+    """Milliseconds of CPU and GPU per frame in each part, and kernel launches and host waits per frame."""
+    parts: dict[str, dict[str, float]] = {label: {"cpu_ms": 0.0, "cuda_ms": 0.0} for label in PARTS}
+    counts = {"kernel_launches": 0, "host_waits": 0}
+    for event in averages:
+        if event.key in parts:
+            # A marked range appears twice, as a CPU range and as its GPU annotation: keep each one's total.
+            parts[event.key]["cpu_ms"] = max(parts[event.key]["cpu_ms"], event.cpu_time_total / 1000.0 / frames)
+            parts[event.key]["cuda_ms"] = max(parts[event.key]["cuda_ms"], event.device_time_total / 1000.0 / frames)
+        elif event.key in ("cudaLaunchKernel", "cudaLaunchKernelExC", "cuLaunchKernel", "cuLaunchKernelEx"):
+            counts["kernel_launches"] += event.count
+        elif event.key in ("cudaStreamSynchronize", "cudaDeviceSynchronize"):
+            counts["host_waits"] += event.count
+    return {"parts": parts, **{name: count / frames for name, count in counts.items()}}
+
+
+def frame_differences(frames: np.ndarray, others: np.ndarray) -> dict[str, float]:
+    """PSNR (dB) and the largest difference between two versions' frames [F, H, W, 3] in [0, 1]."""
+    error = float(np.mean((frames - others) ** 2))
+    return {
+        "psnr": float("inf") if error == 0 else float(-10.0 * np.log10(error)),
+        "max_difference": float(np.abs(frames - others).max()),
+    }
 
 
 def main(profile: RenderProfile) -> None:
@@ -83,15 +123,15 @@ def main(profile: RenderProfile) -> None:
         for index in range(profile.profiled_frames):
             model.get_outputs_for_camera(with_time(target, (index * 0.137) % 1.0))
         torch.cuda.synchronize()
+    rendered = np.stack(
+        [model.get_outputs_for_camera(with_time(target, time))["rgb"].cpu().numpy() for time in FRAME_TIMES]
+    )
+    if profile.frames is not None:
+        np.save(profile.frames, rendered)
+    if profile.compare_with is not None:
+        results["against_other_version"] = frame_differences(rendered, np.load(profile.compare_with))
     averages = profiler.key_averages()
-    per_frame = {}
-    for event in averages:
-        if event.key in PARTS:
-            per_frame[event.key] = {
-                "cpu_ms": event.cpu_time_total / 1000.0 / profile.profiled_frames,
-                "cuda_ms": event.device_time_total / 1000.0 / profile.profiled_frames,
-            }
-    results["per_frame_parts"] = per_frame
+    results["per_frame"] = per_frame_summary(averages, profile.profiled_frames)
     print(json.dumps(results, indent=1))
     print(averages.table(sort_by="self_cuda_time_total", row_limit=20))
     print(averages.table(sort_by="cpu_time_total", row_limit=20))

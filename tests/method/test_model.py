@@ -198,3 +198,55 @@ def test_rendering_keeps_the_spatial_features_until_a_parameter_changes(monkeypa
         model.deformation.encoding.plane_coefs[0].mul_(1.5)  # as an optimiser step would
     changed = render(model, 0.3)
     assert len(sampled) == 2 and not torch.allclose(changed, first)
+
+
+def _dynamic_model_with_a_residual():
+    model = training_model()
+    model.step = model.config.static_steps
+    with torch.no_grad():
+        for head in (model.deformation.position_head, model.deformation.rotation_head, model.deformation.scale_head):
+            torch.nn.init.normal_(head.weight, std=0.1)
+            torch.nn.init.normal_(head.bias, std=0.01)
+        for plane in model.deformation.encoding.plane_coefs:  # planes that vary along time as well
+            plane.add_(0.2 * torch.randn_like(plane))
+    return model
+
+
+def test_display_renders_the_copies_together_as_training_renders_each():
+    model = _dynamic_model_with_a_residual()
+    model.eval()
+    view = model._view(input_camera(0.3))
+    with torch.no_grad():
+        copies = model.gaussians_at([LoopTerm(0.7, 12.0, 0.3), LoopTerm(0.3, -28.0, -0.7)])
+        together = model._rasterize_together(copies, view, None)
+        alone = [model._rasterize(gaussians, view) for gaussians in copies]
+    assert not torch.allclose(alone[0].colour, alone[1].colour, atol=1e-3)  # the copies differ
+    for joint, single in zip(together, alone):
+        assert torch.allclose(joint.colour, single.colour, atol=1e-6)
+        assert torch.allclose(joint.alpha, single.alpha, atol=1e-6)
+        assert torch.allclose(joint.depth, single.depth, atol=1e-5)
+
+
+def test_residual_decoded_in_one_product_is_each_head_applied_alone():
+    model = _dynamic_model_with_a_residual()
+    field = model.deformation
+    features = torch.randn(50, model.config.grid_components)
+    decoded = field._decode(features)
+    hidden = field.trunk(features)
+    assert torch.allclose(decoded.means, field.position_head(hidden), atol=1e-6)
+    assert torch.allclose(decoded.quats, field.rotation_head(hidden), atol=1e-6)
+    assert torch.allclose(decoded.log_scales, field.scale_head(hidden), atol=1e-6)
+
+
+def test_residual_from_kept_rest_samples_is_the_residual_computed_afresh():
+    model = _dynamic_model_with_a_residual()
+    field = model.deformation
+    means = model.means[model.motion_weights[:, 0] > 0].detach()
+    with torch.no_grad():
+        field(means, [0.3, -0.7], cache_key="rest")  # fills the cache
+        kept = field(means, [0.45, -0.55], cache_key="rest")
+        afresh = field(means, [0.45, -0.55])
+    for cached, computed in zip(kept, afresh):
+        assert torch.allclose(cached.means, computed.means, atol=1e-6)
+        assert torch.allclose(cached.quats, computed.quats, atol=1e-6)
+    assert not torch.allclose(kept[0].means, kept[1].means)  # the two times differ

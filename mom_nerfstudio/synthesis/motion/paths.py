@@ -13,7 +13,7 @@ same table, so they move the same points the same way.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import torch
@@ -39,10 +39,16 @@ class PathTable:
 
     times: torch.Tensor
     offsets: torch.Tensor
+    span: tuple[float, float] = field(init=False)
+    """The first and last sample times, read once (reading a GPU tensor waits for the GPU)."""
+
+    def __post_init__(self) -> None:
+        first, last = self.times[[0, -1]].tolist()
+        self.span = (float(first), float(last))
 
     def at(self, frames: float) -> torch.Tensor:
         """Every point's offset [M, 3] after `frames` frames of motion (clamped to the table's span)."""
-        first, last = float(self.times[0]), float(self.times[-1])
+        first, last = self.span
         position = (min(max(frames, first), last) - first) / (last - first) * (len(self.times) - 1)
         lower = min(int(math.floor(position)), len(self.times) - 2)
         weight = position - lower
