@@ -14,7 +14,7 @@
 #   benchmark         scripts/benchmark.py with the arguments in $BENCHMARK_ARGS (see the step below)
 #   scaling           scripts/benchmark_scaling.py with the arguments in $SCALING_ARGS (time and memory against
 #                     photo size and loop length)
-#   render-compare    frame rates, profile and frames of the scaling step's default-sized run, rendered by this tree
+#   compare-rendering frame rates, profile and frames of the scaling step's default-sized run, rendered by this tree
 #                     and by the earlier version in the archive $BEFORE_TAR (git archive of its commit)
 # Results land in OUT_DIR; a freshly built gsplat is saved there as gsplat_cuda.tar.gz for later runs.
 set -euo pipefail
@@ -108,7 +108,7 @@ for step in "${steps[@]}"; do
         > "$out/scaling.log" 2>&1 || true
       cp /tmp/scaling/results.json "$out/scaling.json" || true
       grep -a "INFO\|Error\|Traceback" "$out/scaling.log" | grep -av "it/s" | tail -n 30 || true ;;
-    render-compare)
+    compare-rendering)
       config=$(ls /tmp/scaling/runs/1024px-60f/mom4d/*/config.yml | head -n 1)
       rm -rf /tmp/before /tmp/mom4d-before && mkdir -p /tmp/before && tar -xf "$BEFORE_TAR" -C /tmp/before
       python3 -m pip install -q --no-index --no-deps --no-build-isolation --target /tmp/mom4d-before /tmp/before
