@@ -56,7 +56,11 @@ class _WeightedGather(torch.autograd.Function):
     def forward(ctx, table: torch.Tensor, cells: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
         ctx.save_for_backward(cells, weights)
         ctx.num_cells = table.shape[0]
-        return (table[cells] * weights[..., None]).sum(dim=-2)
+        # Corner by corner: no [N, corners, C] intermediate (the gathers dominate a rendered frame's deformation).
+        rows = table[cells[:, 0]] * weights[:, :1]
+        for corner in range(1, cells.shape[1]):
+            rows = rows.addcmul_(table[cells[:, corner]], weights[:, corner : corner + 1])
+        return rows
 
     @staticmethod
     def backward(ctx, grad_rows: torch.Tensor):  # type: ignore[override]

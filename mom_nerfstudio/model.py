@@ -276,9 +276,8 @@ class Mom4dModel(SplatfactoModel):
             if deforming.numel() > 0:
                 means = self.gauss_params["means"]
                 cache_key = (means.data_ptr(), means._version, deforming.data_ptr())
-                residuals = self.deformation(
-                    means[deforming].detach(), [term.time_coordinate for term in terms], cache_key=cache_key
-                )
+                at_rest = self._derived("deforming means", (means, deforming), lambda: means[deforming].detach())
+                residuals = self.deformation(at_rest, [term.time_coordinate for term in terms], cache_key=cache_key)
                 for gaussians, residual in zip(posed, residuals):
                     gaussians["means"] = gaussians["means"].index_add(0, deforming, weight * residual.means)
                     gaussians["quats"] = gaussians["quats"].index_add(0, deforming, weight * residual.quats)
