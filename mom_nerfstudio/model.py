@@ -39,8 +39,7 @@ from dataparsers.dataset_format import (
 )
 from mom_nerfstudio.deformation import LoopingDeformationField, ViewContraction
 from mom_nerfstudio.loop import LoopTerm, blend_copies, loop_terms, wrap_time
-from mom_nerfstudio.rendering import rasterization
-from mom_nerfstudio.rendering.copies import EPS_2D, FAR_PLANE, NEAR_PLANE, TILE_SIZE, rasterize_copies
+from mom_nerfstudio.rendering.copies import View, rasterize_copies, rasterize_copy
 from mom_nerfstudio.seeds import SeedCloud
 from mom_nerfstudio.synthesis.motion.paths import PathTable
 from mom_nerfstudio.viewer_camera import OpeningViewControl, opening_view
@@ -345,14 +344,14 @@ class Mom4dModel(SplatfactoModel):
             return None
         return self.crop_box.within(self.means).squeeze()
 
-    def _view(self, camera: Cameras) -> _View:
+    def _view(self, camera: Cameras) -> View:
         """What the rasteriser needs of `camera`, at the resolution of the training schedule."""
         camera_to_world = self.camera_optimizer.apply_to_camera(camera) if self.training else camera.camera_to_worlds
         if self.training:
             assert camera.shape[0] == 1, "Only one camera at a time"
         downscale = self._get_downscale_factor()
         camera.rescale_output_resolution(1 / downscale)
-        view = _View(
+        view = View(
             viewmat=_viewmat(camera_to_world),
             camera_centre=camera_to_world.reshape(-1, 3, 4)[0, :, 3],
             intrinsics=camera.get_intrinsics_matrices().to(self.device),
@@ -371,35 +370,19 @@ class Mom4dModel(SplatfactoModel):
             return sh_degree, torch.cat((self.features_dc[:, None, :], self.features_rest), dim=1)
         return None, torch.sigmoid(self.features_dc)
 
-    def _rasterize(self, gaussians: dict[str, torch.Tensor], view: _View) -> _CopyRender:
+    def _rasterize(self, gaussians: dict[str, torch.Tensor], view: View) -> _CopyRender:
         """Rasterise one copy of the loop (posed Gaussians, the rest of their parameters as they are), keeping what
         densification needs."""
         sh_degree, colours = self._colours()
-        render, alpha, info = rasterization(
-            means=gaussians["means"],
-            quats=gaussians["quats"],
-            scales=torch.exp(gaussians["scales"]),
-            opacities=torch.sigmoid(self.opacities).squeeze(-1),
-            colors=colours,
-            viewmats=view.viewmat,
-            Ks=view.intrinsics,
-            width=view.width,
-            height=view.height,
-            packed=False,
-            near_plane=NEAR_PLANE,
-            far_plane=FAR_PLANE,
-            eps2d=EPS_2D,
-            tile_size=TILE_SIZE,
-            render_mode="RGB+ED" if view.with_depth else "RGB",
-            sh_degree=sh_degree,
-            sparse_grad=False,
-            absgrad=self.strategy.absgrad,
-            rasterize_mode=self.config.rasterize_mode,
+        posed = {"means": gaussians["means"], "quats": gaussians["quats"], "scales": torch.exp(gaussians["scales"])}
+        opacities = torch.sigmoid(self.opacities).squeeze(-1)
+        render, alpha, info = rasterize_copy(
+            posed, opacities, colours, sh_degree, view, self.config.rasterize_mode, absgrad=self.strategy.absgrad
         )
         return _copy_render(render, alpha, view.with_depth, info)
 
     def _rasterize_together(
-        self, copies: list[dict[str, torch.Tensor]], view: _View, selected: Optional[torch.Tensor]
+        self, copies: list[dict[str, torch.Tensor]], view: View, selected: Optional[torch.Tensor]
     ) -> list[_CopyRender]:
         """Rasterise every copy of the loop in one pass (for display: no densification statistics)."""
         sh_degree, colours = self._colours()
@@ -411,19 +394,7 @@ class Mom4dModel(SplatfactoModel):
         if selected is not None:
             posed = [{name: values[selected] for name, values in gaussians.items()} for gaussians in posed]
             opacities, colours = opacities[selected], colours[selected]
-        renders, alphas = rasterize_copies(
-            posed,
-            opacities,
-            colours,
-            sh_degree,
-            view.viewmat,
-            view.intrinsics,
-            view.camera_centre,
-            view.width,
-            view.height,
-            view.with_depth,
-            self.config.rasterize_mode,
-        )
+        renders, alphas = rasterize_copies(posed, opacities, colours, sh_degree, view, self.config.rasterize_mode)
         return [_copy_render(render[None], alpha[None], view.with_depth, {}) for render, alpha in zip(renders, alphas)]
 
     # ---- losses and metrics ----
@@ -486,18 +457,6 @@ class Mom4dModel(SplatfactoModel):
     def num_moving(self) -> int:
         """Number of Gaussians that the motion mask lets move."""
         return int((self.motion_weights > 0).sum())
-
-
-@dataclass(frozen=True)
-class _View:
-    """A camera as the rasteriser takes it."""
-
-    viewmat: torch.Tensor  # [1, 4, 4] world-to-camera, OpenCV convention
-    intrinsics: torch.Tensor  # [1, 3, 3]
-    camera_centre: torch.Tensor  # [3] in the world
-    width: int
-    height: int
-    with_depth: bool
 
 
 @dataclass(frozen=True)

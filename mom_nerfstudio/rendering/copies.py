@@ -8,13 +8,15 @@ cameras, and the tile intersection, its sort and the rasterisation then run once
 (`rasterization` inverts the view matrix for it, which waits for the GPU to finish what it was given before).
 
 Rendering for display only: nothing here keeps what densification needs, so training rasterises copy by copy.
-Off CUDA, the copies go through `rendering.rasterization` one after another.
+Off CUDA, the copies go through `rendering.rasterization` one after another (`rasterize_copy`, which training uses
+for each copy).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor
@@ -29,62 +31,69 @@ EPS_2D = 0.3
 _EMPTY_ALPHA = 1e-10
 
 
+@dataclass(frozen=True)
+class View:
+    """A camera as the rasteriser takes it."""
+
+    viewmat: Tensor  # [1, 4, 4] world to camera, OpenCV axes
+    intrinsics: Tensor  # [1, 3, 3]
+    camera_centre: Tensor  # [3] the camera's position in the world (for view-dependent colour)
+    width: int
+    height: int
+    with_depth: bool
+    """Render the expected depth as a fourth channel."""
+
+
 def rasterize_copies(
     copies: Sequence[dict[str, Tensor]],
     opacities: Tensor,
     colors: Tensor,
     sh_degree: int | None,
-    viewmat: Tensor,
-    intrinsics: Tensor,
-    camera_centre: Tensor,
-    width: int,
-    height: int,
-    with_depth: bool,
+    view: View,
     rasterize_mode: RasterizeMode = "classic",
 ) -> tuple[Tensor, Tensor]:
-    """Renders [C, H, W, 3 (+1 expected depth)] and alphas [C, H, W, 1] of C copies seen by one camera.
+    """Renders [C, H, W, 3 (+1 expected depth)] and alphas [C, H, W, 1] of C copies seen from `view`.
 
     Args:
         copies: each copy's `means` [N, 3], `quats` [N, 4] and `scales` [N, 3] (activated).
         opacities: [N] in [0, 1], shared.
         colors: [N, 3], or [N, K, 3] spherical-harmonic coefficients with `sh_degree`, shared.
-        viewmat: [1, 4, 4] world to camera (OpenCV axes); intrinsics: [1, 3, 3].
-        camera_centre: [3] the camera's position in the world (for view-dependent colour).
     """
-    if not copies[0]["means"].is_cuda:
-        renders = [
-            rasterization(
-                **copy,
-                opacities=opacities,
-                colors=colors,
-                viewmats=viewmat,
-                Ks=intrinsics,
-                width=width,
-                height=height,
-                near_plane=NEAR_PLANE,
-                far_plane=FAR_PLANE,
-                eps2d=EPS_2D,
-                tile_size=TILE_SIZE,
-                sh_degree=sh_degree,
-                packed=False,
-                render_mode="RGB+ED" if with_depth else "RGB",
-                rasterize_mode=rasterize_mode,
-            )
-            for copy in copies
-        ]
-        return torch.cat([render for render, _, _ in renders]), torch.cat([alpha for _, alpha, _ in renders])
-    return _rasterize_copies_cuda(
-        copies,
-        opacities,
-        colors,
-        sh_degree,
-        viewmat,
-        intrinsics,
-        camera_centre,
-        width,
-        height,
-        with_depth,
-        rasterize_mode,
+    if copies[0]["means"].is_cuda:
+        return _rasterize_copies_cuda(copies, opacities, colors, sh_degree, view, rasterize_mode)
+    renders = [rasterize_copy(copy, opacities, colors, sh_degree, view, rasterize_mode) for copy in copies]
+    return torch.cat([render for render, _, _ in renders]), torch.cat([alpha for _, alpha, _ in renders])
+
+
+def rasterize_copy(
+    copy: dict[str, Tensor],
+    opacities: Tensor,
+    colors: Tensor,
+    sh_degree: int | None,
+    view: View,
+    rasterize_mode: RasterizeMode = "classic",
+    absgrad: bool = False,
+) -> tuple[Tensor, Tensor, dict]:
+    """One copy through `rasterization` (gsplat's, or ours off CUDA): render [1, H, W, 3 (+1)], alpha [1, H, W, 1],
+    and the statistics densification reads. The arguments are `rasterize_copies`'s."""
+    return rasterization(
+        **copy,
+        opacities=opacities,
+        colors=colors,
+        viewmats=view.viewmat,
+        Ks=view.intrinsics,
+        width=view.width,
+        height=view.height,
+        near_plane=NEAR_PLANE,
+        far_plane=FAR_PLANE,
+        eps2d=EPS_2D,
+        tile_size=TILE_SIZE,
+        sh_degree=sh_degree,
+        packed=False,
+        sparse_grad=False,
+        absgrad=absgrad,
+        render_mode="RGB+ED" if view.with_depth else "RGB",
+        rasterize_mode=rasterize_mode,
     )
 
 
@@ -93,12 +102,7 @@ def _rasterize_copies_cuda(
     opacities: Tensor,
     colors: Tensor,
     sh_degree: int | None,
-    viewmat: Tensor,
-    intrinsics: Tensor,
-    camera_centre: Tensor,
-    width: int,
-    height: int,
-    with_depth: bool,
+    view: View,
     rasterize_mode: RasterizeMode,
 ) -> tuple[Tensor, Tensor]:
     from gsplat.cuda._wrapper import (
@@ -116,10 +120,10 @@ def _rasterize_copies_cuda(
             None,
             copy["quats"],
             copy["scales"],
-            viewmat,
-            intrinsics,
-            width,
-            height,
+            view.viewmat,
+            view.intrinsics,
+            view.width,
+            view.height,
             eps2d=EPS_2D,
             near_plane=NEAR_PLANE,
             far_plane=FAR_PLANE,
@@ -136,22 +140,22 @@ def _rasterize_copies_cuda(
     if sh_degree is None:
         batch_colors = colors.expand(count, -1, -1)
     else:
-        directions = torch.stack([copy["means"] for copy in copies]) - camera_centre
+        directions = torch.stack([copy["means"] for copy in copies]) - view.camera_centre
         batch_colors = (
             spherical_harmonics(sh_degree, directions, colors.expand(count, -1, -1, -1), masks=radii > 0)
             .add(0.5)
             .clamp_min(0.0)
         )
-    if with_depth:
+    if view.with_depth:
         batch_colors = torch.cat((batch_colors, depths[..., None]), dim=-1)
-    tile_width, tile_height = math.ceil(width / TILE_SIZE), math.ceil(height / TILE_SIZE)
+    tile_width, tile_height = math.ceil(view.width / TILE_SIZE), math.ceil(view.height / TILE_SIZE)
     _, isect_ids, flatten_ids = isect_tiles(
         means2d, radii, depths, TILE_SIZE, tile_width, tile_height, packed=False, n_cameras=count
     )
     isect_offsets = isect_offset_encode(isect_ids, count, tile_width, tile_height)
     renders, alphas = rasterize_to_pixels(
-        means2d, conics, batch_colors, batch_opacities, width, height, TILE_SIZE, isect_offsets, flatten_ids
+        means2d, conics, batch_colors, batch_opacities, view.width, view.height, TILE_SIZE, isect_offsets, flatten_ids
     )
-    if with_depth:
+    if view.with_depth:
         renders = torch.cat((renders[..., :-1], renders[..., -1:] / alphas.clamp(min=_EMPTY_ALPHA)), dim=-1)
     return renders, alphas

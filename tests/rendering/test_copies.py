@@ -5,7 +5,7 @@ import torch
 from rendering.test_rasterizer_gpu import HEIGHT, SH_DEGREE, WIDTH, camera, random_scene
 
 from mom_nerfstudio.rendering import rasterization
-from mom_nerfstudio.rendering.copies import rasterize_copies
+from mom_nerfstudio.rendering.copies import View, rasterize_copies
 
 
 def copies_of_a_scene(device: str) -> tuple[list[dict[str, torch.Tensor]], torch.Tensor, torch.Tensor]:
@@ -46,9 +46,8 @@ def renders_alone_and_together(
         )
         for copy in copies
     ]
-    renders, alphas = rasterize_copies(
-        copies, opacities, colors, sh_degree, viewmat, intrinsics, centre, WIDTH, HEIGHT, with_depth, rasterize_mode
-    )
+    view = View(viewmat, intrinsics, centre, WIDTH, HEIGHT, with_depth)
+    renders, alphas = rasterize_copies(copies, opacities, colors, sh_degree, view, rasterize_mode)
     return (
         torch.cat([render for render, _, _ in alone]),
         torch.cat([alpha for _, alpha, _ in alone]),
