@@ -250,3 +250,28 @@ def test_residual_from_kept_rest_samples_is_the_residual_computed_afresh():
         assert torch.allclose(cached.means, computed.means, atol=1e-6)
         assert torch.allclose(cached.quats, computed.quats, atol=1e-6)
     assert not torch.allclose(kept[0].means, kept[1].means)  # the two times differ
+
+
+def test_the_viewer_crop_box_renders_only_the_gaussians_inside_it():
+    from nerfstudio.data.scene_box import OrientedBox
+
+    model = _dynamic_model_with_a_residual()
+    model.eval()
+    camera = input_camera(0.3)
+    whole = model.get_outputs_for_camera(camera)
+    means = model.means.detach()
+    low, high = means.min(dim=0).values, means.max(dim=0).values
+    centre = (low + high) / 2
+
+    def cropped(size: torch.Tensor) -> dict:
+        return model.get_outputs_for_camera(camera, obb_box=OrientedBox(R=torch.eye(3), T=centre, S=size))
+
+    around_everything = cropped(torch.full((3,), 1e6))
+    assert torch.allclose(around_everything["rgb"], whole["rgb"], atol=1e-6)
+    assert float(cropped(torch.full((3,), 1e-6))["accumulation"].max()) == 0.0
+    # A box around the half of the scene on the low side of x.
+    model.crop_box = None
+    size = torch.cat([high[:1] - low[:1], 2 * (high[1:] - low[1:]) + 1.0])
+    half = OrientedBox(R=torch.eye(3), T=torch.cat([low[:1], centre[1:]]), S=size)
+    part = model.get_outputs_for_camera(camera, obb_box=half)["accumulation"]
+    assert 0.0 < float(part.mean()) < float(whole["accumulation"].mean()) - 0.01
