@@ -218,11 +218,12 @@ def _weighted_sum(weights: Tensor, features: Tensor) -> Tensor:
 
 def _abs_mean_gradients(grad_log2_alpha: Tensor, geometry: Tensor, pixel_features: Tensor) -> Tensor:
     """Sums over pixels of |dL/d mean2d| for each Gaussian of a block, [B, G, 2] (gsplat's absgrad)."""
-    mx, my, a, b, c = (value[:, None, :] for value in geometry.unbind(-1))
-    dx = mx - pixel_features[None, :, 1, None]
-    dy = my - pixel_features[None, :, 2, None]
-    # d log2(alpha) / d mean = -(conic @ d) / ln 2
-    scale = grad_log2_alpha * _LOG2_E
-    grad_x = (scale * (a * dx + b * dy)).abs_().sum(dim=1)
-    grad_y = (scale * (b * dx + c * dy)).abs_().sum(dim=1)
-    return torch.stack([grad_x, grad_y], dim=-1)
+    mx, my, a, b, c = geometry.unbind(-1)  # [B, G] each
+    # d log2(alpha) / d mean = -(conic @ d) / ln 2 with d = mean - pixel; a dx + b dy = (a mx + b my) - a px - b py,
+    # one batched product per axis (the absolute value keeps the sum over pixels from factoring further).
+    negated_pixels = pixel_features[:, 1:3].neg().expand(geometry.shape[0], -1, -1)  # [B, P, 2]
+    sums = []
+    for first, second in ((a, b), (b, c)):
+        along = torch.baddbmm((first * mx + second * my)[:, None, :], negated_pixels, torch.stack([first, second], 1))
+        sums.append(along.mul_(grad_log2_alpha).abs_().sum(dim=1))
+    return torch.stack(sums, dim=-1).mul_(_LOG2_E)
