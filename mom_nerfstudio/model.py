@@ -30,7 +30,6 @@ from nerfstudio.utils.rich_utils import CONSOLE
 from nerfstudio.viewer.viewer_elements import ViewerButton
 from pytorch_msssim import SSIM
 from torch.nn import Parameter
-from torchmetrics.image import PeakSignalNoiseRatio
 
 from dataparsers.dataset_format import (
     INPAINTED_LEVEL,
@@ -120,6 +119,10 @@ class Mom4dModel(SplatfactoModel):
             }
         )
         self.camera_optimizer = self.config.camera_optimizer.setup(num_cameras=self.num_train_data, device="cpu")
+        # Imported here, as splatfacto does: torchmetrics' image package takes seconds to import, which every
+        # nerfstudio command would pay when it discovers the method.
+        from torchmetrics.image import PeakSignalNoiseRatio
+
         self.psnr = PeakSignalNoiseRatio(data_range=1.0)
         self.ssim = SSIM(data_range=1.0, size_average=True, channel=3)
         self.lpips = self._build_lpips() if self.config.use_lpips else None
