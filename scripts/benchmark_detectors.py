@@ -18,12 +18,13 @@ the true motion. For every detector of `evaluation.detectors.DETECTORS` and ever
   nothing of the truth (not the scene's field of view, nor its sky);
 - the seconds each took.
 
-`--code ROOT` measures the `dataparsers` package of another checkout (for example the commit before a change) with
+`--code ROOT` measures the `mom_nerfstudio` and `dataparsers` packages of another checkout (for example the commit before a change) with
 this checkout's benchmark code, so that before and after come from the same script on the same scenes.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 import time
@@ -70,16 +71,37 @@ COLUMNS = [
 ]
 
 
-def use_dataparsers_of(root: Path) -> None:
-    """Make `import dataparsers` load the package of the checkout at `root` (before anything imports it)."""
-    if "dataparsers" in sys.modules:
-        raise RuntimeError("dataparsers was imported before --code could take effect")
-    sys.path.insert(0, str(root))
-    import dataparsers
+MEASURED_PACKAGES = ("mom_nerfstudio", "dataparsers")
+"""The packages `--code` takes from another checkout: the detectors and the depth prior live in them."""
+MEASURED_MODULES = ("mom_nerfstudio.synthesis.segmentation", "mom_nerfstudio.synthesis.depth")
 
-    sys.path.remove(str(root))
-    if Path(dataparsers.__file__).resolve().parent.parent != root.resolve():
-        raise SystemExit(f"--code {root}: no dataparsers package there")
+
+def use_packages_of(root: Path) -> None:
+    """Make MEASURED_PACKAGES load from the checkout at `root` (before anything imports them)."""
+    loaded = [name for name in MEASURED_PACKAGES if name in sys.modules]
+    if loaded:
+        raise RuntimeError(f"{', '.join(loaded)} was imported before --code could take effect")
+    sys.path.insert(0, str(root))
+    try:
+        packages = [importlib.import_module(name) for name in MEASURED_PACKAGES]
+    except ImportError as error:
+        raise SystemExit(f"--code {root}: {error}") from error
+    finally:
+        sys.path.remove(str(root))
+    for package in packages:
+        if Path(package.__file__).resolve().parent.parent != root.resolve():
+            raise SystemExit(f"--code {root}: no {package.__name__} package there")
+    # An editable install finds a submodule the other checkout lacks in this one: check where the measured ones are.
+    for name in MEASURED_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            module = None
+        if module is None or root.resolve() not in Path(module.__file__).resolve().parents:
+            raise SystemExit(
+                f"--code {root}: it has no {name} (the detectors and the depth prior are read from "
+                f"{', '.join(MEASURED_MODULES)}); measure a checkout of the same layout"
+            )
 
 
 def markdown(rows: list[dict], header: str) -> str:
@@ -112,7 +134,7 @@ def mean_rows(rows: list[dict], label: str, scenes: list[str]) -> list[dict]:
 def main(benchmark: BenchmarkDetectors) -> None:
     """Measure every detector and depth method on every scene, then write results.json and the report."""
     if benchmark.code is not None:
-        use_dataparsers_of(benchmark.code)
+        use_packages_of(benchmark.code)
     import torch
 
     from evaluation.detectors import (
