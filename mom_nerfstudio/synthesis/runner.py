@@ -44,7 +44,7 @@ from mom_nerfstudio.synthesis.motion.lift import lift_motion_map
 from mom_nerfstudio.synthesis.motion.network import LearnedViewMotion, MotionModelFile, check_motion_model
 from mom_nerfstudio.synthesis.motion.paths import PathTable
 from mom_nerfstudio.synthesis.motion.sources import MotionInput, resolve_motion_input
-from mom_nerfstudio.synthesis.point_features import MOVING, NUM_FEATURES, OPAQUE, RGB
+from mom_nerfstudio.synthesis.point_features import MOVING, NUM_FEATURES, OPAQUE, RGB, moving_pixels
 from mom_nerfstudio.synthesis.point_renderer import render_points
 from mom_nerfstudio.synthesis.scene_growth import InventedPoints, ViewRender
 from mom_nerfstudio.synthesis.segmentation import SkyAndWater
@@ -328,7 +328,7 @@ class SceneSynthesis:
         opacity_mask = self.image.opacity_mask
         features = torch.ones((self.image.rgb.shape[0] * self.image.rgb.shape[1], NUM_FEATURES))
         features[:, RGB] = torch.from_numpy(self.image.rgb).reshape(-1, 3)
-        features[:, MOVING] = torch.from_numpy(self.motion_input.mask.astype(np.float32)).reshape(-1)
+        features[:, MOVING] = torch.from_numpy(moving_pixels(self.motion_input.mask).astype(np.float32)).reshape(-1)
         if opacity_mask is not None:
             features[:, OPAQUE] = torch.from_numpy(opacity_mask.astype(np.float32)).reshape(-1)
         return features.to(self.device)
