@@ -160,11 +160,11 @@ class LoopingDeformationField(nn.Module):
 
     def spatial_planes(self) -> list[torch.Tensor]:
         """The xy, xz and yz planes, [C, R, R] each."""
-        return [plane for plane, axes in zip(self.encoding.plane_coefs, self.encoding.coo_combs) if 3 not in axes]
+        return [plane for plane, _ in self.encoding.spatial_planes()]
 
     def time_planes(self) -> list[torch.Tensor]:
         """The xt, yt and zt planes, [C, T, R] each (time along dimension 1)."""
-        return [plane for plane, axes in zip(self.encoding.plane_coefs, self.encoding.coo_combs) if 3 in axes]
+        return [plane for plane, _ in self.encoding.time_planes()]
 
     def regularizers(self) -> dict[str, torch.Tensor]:
         """The grid regularisers of 4DGaussians/K-Planes: plane smoothness, time smoothness, time-plane L1."""

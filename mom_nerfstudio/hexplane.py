@@ -120,12 +120,14 @@ class LoopingHexPlaneEncoding(KPlanesEncoding):
             raise ValueError(f"LoopingHexPlaneEncoding needs a 4D (x, y, z, t) resolution, got {tuple(resolution)}")
         super().__init__(resolution=resolution, num_components=num_components, reduce="product")
 
+    def spatial_planes(self) -> list[tuple[torch.Tensor, tuple[int, int]]]:
+        """The x-y, x-z and y-z planes [C, R, R], each with the two spatial axes it spans."""
+        return [(plane, axes) for plane, axes in zip(self.plane_coefs, self.coo_combs) if _TIME_AXIS not in axes]
+
     def spatial_features(self, positions: torch.Tensor) -> torch.Tensor:
         """[N, C] product of the x-y, x-z and y-z planes at positions [N, 3] in [-1, 1]."""
         features = None
-        for plane, (first, second) in zip(self.plane_coefs, self.coo_combs):
-            if _TIME_AXIS in (first, second):
-                continue
+        for plane, (first, second) in self.spatial_planes():
             sampled = sample_plane(plane, positions[:, first], positions[:, second])
             features = sampled if features is None else features * sampled
         assert features is not None

@@ -377,10 +377,15 @@ class Mom4dModel(SplatfactoModel):
         """Rasterise one copy of the loop (posed Gaussians, the rest of their parameters as they are), keeping what
         densification needs."""
         sh_degree, colours = self._colours()
-        posed = {"means": gaussians["means"], "quats": gaussians["quats"], "scales": torch.exp(gaussians["scales"])}
         opacities = torch.sigmoid(self.opacities).squeeze(-1)
         render, alpha, info = rasterize_copy(
-            posed, opacities, colours, sh_degree, view, self.config.rasterize_mode, absgrad=self.strategy.absgrad
+            _activated(gaussians),
+            opacities,
+            colours,
+            sh_degree,
+            view,
+            self.config.rasterize_mode,
+            absgrad=self.strategy.absgrad,
         )
         return _copy_render(render, alpha, view.with_depth, info)
 
@@ -390,10 +395,7 @@ class Mom4dModel(SplatfactoModel):
         """Rasterise every copy of the loop in one pass (for display: no densification statistics)."""
         sh_degree, colours = self._colours()
         opacities = torch.sigmoid(self.opacities).squeeze(-1)
-        posed = [
-            {"means": gaussians["means"], "quats": gaussians["quats"], "scales": torch.exp(gaussians["scales"])}
-            for gaussians in copies
-        ]
+        posed = [_activated(gaussians) for gaussians in copies]
         if selected is not None:
             posed = [{name: values[selected] for name, values in gaussians.items()} for gaussians in posed]
             opacities, colours = opacities[selected], colours[selected]
@@ -470,6 +472,11 @@ class _CopyRender:
     alpha: torch.Tensor  # [1, H, W, 1]
     depth: Optional[torch.Tensor]  # [1, H, W, 1]
     info: dict
+
+
+def _activated(gaussians: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """A posed copy's means, quats and scales as the rasteriser takes them (scales out of their log)."""
+    return {"means": gaussians["means"], "quats": gaussians["quats"], "scales": torch.exp(gaussians["scales"])}
 
 
 def _copy_render(render: torch.Tensor, alpha: torch.Tensor, with_depth: bool, info: dict) -> _CopyRender:

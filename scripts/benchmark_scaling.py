@@ -92,7 +92,7 @@ def measure_run(scaling: Scaling, photo: Path, size: int, frames: int) -> dict[s
         setup_seconds=run.clock.setup,
         static_ms_per_iteration=1000 * run.clock.static / scaling.static_steps,
         dynamic_ms_per_iteration=1000 * run.clock.dynamic / scaling.dynamic_steps,
-        training_peak_gpu_gib=_peak_gib(),
+        training_peak_gpu_gib=run.peak_gpu_gib,
         gaussians=run.num_gaussians,
     )
     default_model = mom4d_method.config.pipeline.model

@@ -23,6 +23,7 @@ import tyro
 from nerfstudio.utils.eval_utils import eval_setup
 
 import mom_nerfstudio.model as model_module
+from evaluation.metrics import psnr
 from evaluation.rendering import frames_per_second, resized, with_time
 
 PARTS = ("pose copies", "rasterise copies", "blend copies")
@@ -97,9 +98,9 @@ def per_frame_summary(averages: Any, frames: int) -> dict[str, Any]:
 
 def frame_differences(frames: np.ndarray, others: np.ndarray) -> dict[str, float]:
     """PSNR (dB) and the largest difference between two versions' frames [F, H, W, 3] in [0, 1]."""
-    error = float(np.mean((frames - others) ** 2))
+    # Stacked into one tall image, the frames' PSNR is that of all their pixels together.
     return {
-        "psnr": float("inf") if error == 0 else float(-10.0 * np.log10(error)),
+        "psnr": psnr(np.concatenate(frames), np.concatenate(others)),
         "max_difference": float(np.abs(frames - others).max()),
     }
 

@@ -28,7 +28,8 @@ NEAR_PLANE = 0.01
 FAR_PLANE = 1e10
 TILE_SIZE = 16
 EPS_2D = 0.3
-_EMPTY_ALPHA = 1e-10
+_DEPTH_ALPHA_FLOOR = 1e-10
+"""Alpha under which the accumulated depth is not normalised by it (gsplat's expected-depth floor)."""
 
 
 @dataclass(frozen=True)
@@ -157,5 +158,5 @@ def _rasterize_copies_cuda(
         means2d, conics, batch_colors, batch_opacities, view.width, view.height, TILE_SIZE, isect_offsets, flatten_ids
     )
     if view.with_depth:
-        renders = torch.cat((renders[..., :-1], renders[..., -1:] / alphas.clamp(min=_EMPTY_ALPHA)), dim=-1)
+        renders = torch.cat((renders[..., :-1], renders[..., -1:] / alphas.clamp(min=_DEPTH_ALPHA_FLOOR)), dim=-1)
     return renders, alphas

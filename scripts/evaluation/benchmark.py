@@ -175,7 +175,7 @@ def _run_values(run: TrainedRun, synthesis_seconds: float) -> dict[str, Any]:
         "train_seconds": run.clock.static + run.clock.dynamic,
         "image_to_scene_seconds": synthesis_seconds + run.clock.total,
         "gaussians": run.num_gaussians,
-        "peak_gpu_gib": run.peak_gpu_bytes / 2**30 if run.peak_gpu_bytes is not None else None,
+        "peak_gpu_gib": run.peak_gpu_gib,
         "config": str(run.config_path),
     }
 

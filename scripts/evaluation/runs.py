@@ -46,6 +46,11 @@ class TrainedRun:
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
+    def peak_gpu_gib(self) -> float | None:
+        """Peak GPU memory of the run in GiB (None off CUDA)."""
+        return self.peak_gpu_bytes / 2**30 if self.peak_gpu_bytes is not None else None
+
+    @property
     def config_path(self) -> Path:
         """config.yml of the run (what ns-viewer, ns-render and ns-export load)."""
         return self.config.get_base_dir() / "config.yml"
