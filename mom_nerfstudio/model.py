@@ -459,10 +459,6 @@ class Mom4dModel(SplatfactoModel):
             metrics["lpips"] = float(self.lpips(gt, predicted))
         return metrics, {"img": combined_rgb}
 
-    def num_moving(self) -> int:
-        """Number of Gaussians that the motion mask lets move."""
-        return int((self.motion_weights > 0).sum())
-
 
 @dataclass(frozen=True)
 class _CopyRender:

@@ -16,6 +16,7 @@ from PIL import Image
 
 from mom_nerfstudio.atomic import atomic_file
 from mom_nerfstudio.log import logger
+from mom_nerfstudio.synthesis.image_io import to_uint8
 
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 # Tried in order; "avc1" (H.264) plays everywhere but is missing from many OpenCV builds.
@@ -34,7 +35,7 @@ def to_uint8_rgb(image: np.ndarray) -> np.ndarray:
     if image.dtype == np.uint8:
         return image
     if np.issubdtype(image.dtype, np.floating):
-        return np.round(np.clip(np.nan_to_num(image), 0.0, 1.0) * 255.0).astype(np.uint8)
+        return to_uint8(np.nan_to_num(image))
     raise ValueError(f"expected a uint8 or float image, got dtype {image.dtype}")
 
 
