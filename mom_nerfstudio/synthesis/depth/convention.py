@@ -32,13 +32,10 @@ def normalize_depth(depth: np.ndarray, sky_mask: np.ndarray | None = None) -> np
     """
     depth = np.asarray(depth, dtype=np.float64)
     _check_map(depth, sky_mask)
-    far = ~(np.isfinite(depth) & (depth > 0))
-    if sky_mask is not None:
-        far |= sky_mask
-    normalized = np.full(depth.shape, SKY_DEPTH, dtype=np.float64)
+    far = _far_pixels(np.isfinite(depth) & (depth > 0), sky_mask)
     if far.all():
-        logger.warning("The depth map has no valid non-sky pixel; every pixel is placed at the sky depth.")
-        return normalized.astype(np.float32)
+        return _all_at_sky_depth(depth.shape)
+    normalized = np.full(depth.shape, SKY_DEPTH, dtype=np.float64)
     # "lower" picks an actual sample, so after division that sample is exactly 1.0 and survives the clip.
     near = np.percentile(depth[~far], NEAR_PERCENTILE, method="lower")
     relative = depth[~far] / near
@@ -73,17 +70,25 @@ def depth_from_affine_depth(affine_depth: np.ndarray, sky_mask: np.ndarray | Non
     """
     values = np.asarray(affine_depth, dtype=np.float64)
     _check_map(values, sky_mask)
-    far = ~np.isfinite(values)
-    if sky_mask is not None:
-        far |= sky_mask
-    depth = np.full(values.shape, SKY_DEPTH, dtype=np.float64)
+    far = _far_pixels(np.isfinite(values), sky_mask)
     if far.all():
-        logger.warning("The depth map has no valid non-sky pixel; every pixel is placed at the sky depth.")
-        return depth.astype(np.float32)
+        return _all_at_sky_depth(values.shape)
+    depth = np.full(values.shape, SKY_DEPTH, dtype=np.float64)
     near = np.percentile(values[~far], NEAR_PERCENTILE, method="lower")
     span = max(1.0 - near, 1e-6)
     depth[~far] = np.clip(1.0 + (SKY_DEPTH - 1.0) * (values[~far] - near) / span, 1.0, SKY_DEPTH)
     return depth.astype(np.float32)
+
+
+def _far_pixels(usable: np.ndarray, sky_mask: np.ndarray | None) -> np.ndarray:
+    """Pixels that end at SKY_DEPTH: those without a `usable` value, and the sky."""
+    return ~usable if sky_mask is None else ~usable | sky_mask
+
+
+def _all_at_sky_depth(shape: tuple[int, ...]) -> np.ndarray:
+    """A depth map (float32) with every pixel at SKY_DEPTH, for a map without one usable non-sky value."""
+    logger.warning("The depth map has no valid non-sky pixel; every pixel is placed at the sky depth.")
+    return np.full(shape, SKY_DEPTH, dtype=np.float32)
 
 
 def _warn_about_clipped_far_depths(relative: np.ndarray, total: int) -> None:
