@@ -366,18 +366,19 @@ class Mom4dModel(SplatfactoModel):
         self.last_size = (view.height, view.width)
         return view
 
-    def _colours(self) -> tuple[Optional[int], torch.Tensor]:
-        """The SH degree in use (None: plain colours) and the colours or SH coefficients of every Gaussian."""
+    def _appearance(self) -> tuple[Optional[int], torch.Tensor, torch.Tensor]:
+        """What every copy of the loop shares: the SH degree in use (None: plain colours), the colours or SH
+        coefficients of every Gaussian, and their opacities in [0, 1]."""
+        opacities = torch.sigmoid(self.opacities).squeeze(-1)
         if self.config.sh_degree > 0:
             sh_degree = min(self.step // self.config.sh_degree_interval, self.config.sh_degree)
-            return sh_degree, torch.cat((self.features_dc[:, None, :], self.features_rest), dim=1)
-        return None, torch.sigmoid(self.features_dc)
+            return sh_degree, torch.cat((self.features_dc[:, None, :], self.features_rest), dim=1), opacities
+        return None, torch.sigmoid(self.features_dc), opacities
 
     def _rasterize(self, gaussians: dict[str, torch.Tensor], view: View) -> _CopyRender:
         """Rasterise one copy of the loop (posed Gaussians, the rest of their parameters as they are), keeping what
         densification needs."""
-        sh_degree, colours = self._colours()
-        opacities = torch.sigmoid(self.opacities).squeeze(-1)
+        sh_degree, colours, opacities = self._appearance()
         render, alpha, info = rasterize_copy(
             _activated(gaussians),
             opacities,
@@ -393,8 +394,7 @@ class Mom4dModel(SplatfactoModel):
         self, copies: list[dict[str, torch.Tensor]], view: View, selected: Optional[torch.Tensor]
     ) -> list[_CopyRender]:
         """Rasterise every copy of the loop in one pass (for display: no densification statistics)."""
-        sh_degree, colours = self._colours()
-        opacities = torch.sigmoid(self.opacities).squeeze(-1)
+        sh_degree, colours, opacities = self._appearance()
         posed = [_activated(gaussians) for gaussians in copies]
         if selected is not None:
             posed = [{name: values[selected] for name, values in gaussians.items()} for gaussians in posed]
