@@ -230,3 +230,32 @@ def test_entrypoint_reports_a_missing_image_on_one_line(
     assert str(missing) in error and "does not exist" in error
     assert "Traceback" not in error
     assert not output.exists()
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "expected"),
+    [
+        ("--max-resolution", "0", "--max-resolution is 0; set it to 32 pixels or more."),
+        ("--max-resolution", "-1", "--max-resolution is -1; set it to 32 pixels or more."),
+        ("--num-frames", "1", "--num-frames is 1; a loop needs at least 2 frames."),
+        ("--num-frames", "0", "--num-frames is 0; a loop needs at least 2 frames."),
+    ],
+)
+def test_entrypoint_reports_an_option_refused_while_parsing_on_one_line(
+    option: str,
+    value: str,
+    expected: str,
+    landscape_photo: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    output, cache = tmp_path / "out", tmp_path / "cache"
+    arguments = [str(landscape_photo), "-o", str(output), "--cache-dir", str(cache), option, value]
+    monkeypatch.setattr(sys, "argv", ["mom4d-synthesize", *arguments])
+    with pytest.raises(SystemExit) as exit_info:
+        entrypoint()
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err
+    assert error == f"mom4d-synthesize: {expected}\n"
+    assert not output.exists() and not cache.exists()
