@@ -88,6 +88,21 @@ def atomic_folder(path: Path) -> Iterator[Path]:
         _remove(discarded)
 
 
+def nearest_existing(path: Path) -> Path:
+    """`path` when it exists, else its nearest ancestor that does: where creating `path` would start."""
+    path = Path(path)
+    return next(candidate for candidate in (path, *path.parents) if candidate.exists())
+
+
+def check_can_create_in(folder: Path) -> None:
+    """Raise the OSError that creating an entry in the existing folder `folder` raises, if any.
+
+    Tried rather than predicted from permission bits: the superuser writes into a folder whose bits refuse it, and
+    `os.access` calls some folders writable that refuse new entries (sysfs). The trial folder is removed at once.
+    """
+    Path(tempfile.mkdtemp(prefix=_writer_prefix("write-test"), suffix=_PARTIAL, dir=folder)).rmdir()
+
+
 def _writer_is_running(pid: int) -> bool:
     try:
         os.kill(pid, 0)

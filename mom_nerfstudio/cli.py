@@ -1,4 +1,5 @@
-"""Console entry points for trained runs: `mom4d-camera-paths` (test paths with time) and `mom4d-export` (PLY at a time)."""
+"""Console entry points for trained runs: `mom4d-camera-paths` (test paths with time, or a check of a camera path) and
+`mom4d-export` (PLY at a time)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Optional
 import yaml
 from nerfstudio.engine.trainer import TrainerConfig
 
+from mom_nerfstudio.camera_path_check import CameraPathSummary, check_camera_path
 from mom_nerfstudio.camera_paths import (
     render_command,
     run_dataset,
@@ -45,10 +47,14 @@ def load_run_config(config_path: Path) -> TrainerConfig:
 
 @dataclass
 class CameraPathsCommand:
-    """Write the paper's four test camera paths (up-down, side, zoom-in, circle) with loop times, for ns-render."""
+    """Write the paper's four test camera paths (up-down, side, zoom-in, circle) with loop times, for ns-render; or
+    check a camera path before ns-render reads it (--check FILE)."""
 
-    load_config: Path
-    """config.yml of the trained run."""
+    load_config: Optional[Path] = None
+    """config.yml of the trained run whose test camera paths are written."""
+    check: Optional[Path] = None
+    """A camera-path JSON to check (one edited by hand or drawn in the viewer) for what ns-render camera-path reads
+    from it, instead of writing paths; nothing is written."""
     output_dir: Optional[Path] = None
     """Folder for the JSON files; default: camera_paths/ in the run's folder."""
     loops: int = 1
@@ -61,8 +67,44 @@ class CameraPathsCommand:
     """Replace path files that differ from what this command writes (paths edited by hand, or other options)."""
 
 
+def camera_paths(command: CameraPathsCommand) -> None:
+    """Check the camera path that --check names, or write the test camera paths of the run --load-config names."""
+    if (command.load_config is None) == (command.check is None):
+        raise Mom4dInputError(
+            "Give exactly one of --load-config RUN/config.yml (write the run's test camera paths) and --check FILE "
+            "(check a camera path for ns-render camera-path)."
+        )
+    if command.check is not None:
+        report_camera_path(command.check)
+    else:
+        write_test_camera_paths(command)
+
+
+def report_camera_path(path: Path) -> CameraPathSummary:
+    """Check a camera path and log what ns-render camera-path will render from it."""
+    summary = check_camera_path(path)
+    logger.info(
+        "%s: %d frames of %d x %d over %g s; ns-render camera-path can read it.",
+        path,
+        summary.frames,
+        summary.width,
+        summary.height,
+        summary.seconds,
+    )
+    if summary.untimed_frames:
+        logger.warning(
+            "%s: %d of %d frames have no render_time, so ns-render renders every frame at t = 0 (the scene stands "
+            "still); give every frame a render_time to animate the loop.",
+            path,
+            summary.untimed_frames,
+            summary.frames,
+        )
+    return summary
+
+
 def write_test_camera_paths(command: CameraPathsCommand) -> list[Path]:
     """Write the camera paths of a run and log the ns-render commands that render them."""
+    assert command.load_config is not None, "camera_paths checks that --load-config is given"
     config = load_run_config(command.load_config)
     run_dir = command.load_config.parent
     output_dir = command.output_dir or run_dir / "camera_paths"
@@ -127,7 +169,7 @@ def export_run(command: ExportCommand) -> list[Path]:
 
 def camera_paths_entrypoint() -> None:
     """Console entry point of `mom4d-camera-paths`."""
-    run_command(CameraPathsCommand, write_test_camera_paths, "mom4d-camera-paths")
+    run_command(CameraPathsCommand, camera_paths, "mom4d-camera-paths")
 
 
 def export_entrypoint() -> None:

@@ -34,10 +34,15 @@ def exit_with(error: Mom4dInputError, program: str) -> NoReturn:
 
 
 def run_command(command_type: type[Command], action: Callable[[Command], object], program: str) -> None:
-    """Parse `command_type` from the command line and run `action` on it, reporting a bad input in one line."""
-    command = parse_command_line(command_type)
-    setup_logging()
+    """Parse `command_type` from the command line and run `action` on it, reporting a bad input in one line.
+
+    Parsing is inside the handler too: a config's `__post_init__` may refuse a value that tyro parsed. tyro
+    reports such a refusal itself only for configs nested under an option prefix; one without a prefix (the
+    synthesis options of `mom4d-synthesize`) raises out of `tyro.cli`.
+    """
     try:
+        command = parse_command_line(command_type)
+        setup_logging()
         action(command)
     except Mom4dInputError as error:
         exit_with(error, program)

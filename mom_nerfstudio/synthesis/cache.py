@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from mom_nerfstudio.atomic import atomic_file, atomic_folder, remove_stale_partials
+from mom_nerfstudio.atomic import atomic_file, atomic_folder, nearest_existing, remove_stale_partials
 from mom_nerfstudio.errors import Mom4dInputError
 from mom_nerfstudio.log import logger
 
@@ -47,7 +47,7 @@ class StageCache:
         remove_stale_partials(self.folder)
 
     def _check_writable(self) -> None:
-        existing = next(path for path in (self.folder, *self.folder.parents) if path.exists())
+        existing = nearest_existing(self.folder)
         if not existing.is_dir():
             where = "is a file" if existing == self.folder else f"lies under {existing}, which is a file"
             raise Mom4dInputError(

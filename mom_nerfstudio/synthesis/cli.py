@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 import tyro
 
-from mom_nerfstudio.atomic import atomic_folder, remove_stale_partials
+from mom_nerfstudio.atomic import atomic_folder, check_can_create_in, nearest_existing, remove_stale_partials
 from mom_nerfstudio.command_line import run_command
 from mom_nerfstudio.errors import Mom4dInputError
 from mom_nerfstudio.log import logger
@@ -55,6 +55,7 @@ class SynthesizeCommand:
 def _check_output_folder(output: Path, overwrite: bool) -> None:
     if output.exists() and not output.is_dir():
         raise Mom4dInputError(f"The output {output} is a file, not a folder. Choose a folder with -o.")
+    _check_output_can_be_built(output)
     if not output.exists() or not any(output.iterdir()):
         return
     if not overwrite:
@@ -69,6 +70,27 @@ def _check_output_folder(output: Path, overwrite: bool) -> None:
             f"The output folder {output} holds {shown} besides previews, and --overwrite True replaces the whole "
             "folder; nothing was written. Choose another folder with -o."
         )
+
+
+def _check_output_can_be_built(output: Path) -> None:
+    """Refuse an output folder that could not be put in place once the synthesis has run.
+
+    The previews are built beside the output folder (`atomic_folder`), so it is its parent, or the parent's
+    nearest existing ancestor when the parent is still to be created, that must take new entries.
+    """
+    place = nearest_existing(output.absolute().parent)
+    if not place.is_dir():
+        raise Mom4dInputError(
+            f"The output folder {output} cannot be created: {place} is a file, not a folder; nothing was written. "
+            "Choose another folder with -o."
+        )
+    try:
+        check_can_create_in(place)
+    except OSError as error:
+        raise Mom4dInputError(
+            f"The output folder {output} cannot be written: {place} is not writable ({error.strerror or error}); "
+            "nothing was written. Choose a folder you can write to with -o."
+        ) from error
 
 
 def _input_view_frames(dataset: SynthesizedDataset) -> list[np.ndarray]:

@@ -115,11 +115,21 @@ def _decode(path: Path, data: bytes) -> Image.Image:
         raise Mom4dInputError(f"Image {path} is too large to decode safely ({error}); downscale it first.") from error
     try:
         image.load()
+        _report_extra_frames(path, image)
         return ImageOps.exif_transpose(image)
     except (OSError, SyntaxError, ValueError, EOFError) as error:
         raise Mom4dInputError(
             f"Image {path} is damaged or truncated and cannot be decoded ({error}); re-export or re-download it."
         ) from error
+
+
+def _report_extra_frames(path: Path, image: Image.Image) -> None:
+    """Say that only the first frame of an animated (GIF, WebP, PNG) or multi-page (TIFF) file is the photo."""
+    frames = getattr(image, "n_frames", 1)
+    if frames > 1:
+        logger.warning(
+            f"Image {path} has {frames} frames; using its first frame as the photo (the others are ignored)."
+        )
 
 
 def _to_float_rgb_and_alpha(path: Path, image: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:

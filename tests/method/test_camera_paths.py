@@ -13,6 +13,7 @@ from nerfstudio.cameras.camera_paths import get_path_from_json
 
 from dataparsers.dataset_format import InputCamera, SynthesizedDataset
 from dataparsers.mom4d_dataparser import Mom4dDataParserConfig
+from mom_nerfstudio.camera_path_check import check_camera_path
 from mom_nerfstudio.camera_paths import (
     EYE_HEIGHT_METRES,
     TEST_TRAJECTORIES,
@@ -198,6 +199,8 @@ def test_write_camera_paths(dataset: SynthesizedDataset, tmp_path: Path) -> None
     assert sorted(path.name for path in written) == ["circle.json", "side.json", "up_down.json", "zoom_in.json"]
     for path in written:
         assert get_path_from_json(json.loads(path.read_text())).times is not None
+        summary = check_camera_path(path)
+        assert summary.untimed_frames == 0 and (summary.width, summary.height) == (WIDTH, HEIGHT)
 
 
 def test_paths_that_differ_are_kept_unless_overwrite(dataset: SynthesizedDataset, tmp_path: Path) -> None:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -230,3 +233,114 @@ def test_entrypoint_reports_a_missing_image_on_one_line(
     assert str(missing) in error and "does not exist" in error
     assert "Traceback" not in error
     assert not output.exists()
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "expected"),
+    [
+        ("--max-resolution", "0", "--max-resolution is 0; set it to 32 pixels or more."),
+        ("--max-resolution", "-1", "--max-resolution is -1; set it to 32 pixels or more."),
+        ("--num-frames", "1", "--num-frames is 1; a loop needs at least 2 frames."),
+        ("--num-frames", "0", "--num-frames is 0; a loop needs at least 2 frames."),
+    ],
+)
+def test_entrypoint_reports_an_option_refused_while_parsing_on_one_line(
+    option: str,
+    value: str,
+    expected: str,
+    landscape_photo: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    output, cache = tmp_path / "out", tmp_path / "cache"
+    arguments = [str(landscape_photo), "-o", str(output), "--cache-dir", str(cache), option, value]
+    monkeypatch.setattr(sys, "argv", ["mom4d-synthesize", *arguments])
+    with pytest.raises(SystemExit) as exit_info:
+        entrypoint()
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err
+    assert error == f"mom4d-synthesize: {expected}\n"
+    assert not output.exists() and not cache.exists()
+
+
+# ---- an output folder that cannot be written ----
+
+
+@pytest.fixture
+def no_stage_may_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args, **kwargs):
+        raise AssertionError("the synthesis started although its output cannot be written")
+
+    monkeypatch.setattr(cli_module, "SceneSynthesis", refuse)
+
+
+def test_an_output_under_a_file_is_refused_before_any_stage(
+    landscape: TinyLandscape, landscape_photo: Path, tmp_path: Path, no_stage_may_run: None
+) -> None:
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("mine")
+    output = a_file / "previews" / "out"
+    command = SynthesizeCommand(image=landscape_photo, output=output, synthesis=landscape.config(tmp_path / "cache"))
+    with pytest.raises(Mom4dInputError) as error:
+        main(command)
+    assert str(error.value) == (
+        f"The output folder {output} cannot be created: {a_file} is a file, not a folder; nothing was written. "
+        "Choose another folder with -o."
+    )
+    assert a_file.read_text() == "mine"
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="the superuser writes into a folder whose permissions refuse it")
+def test_an_output_in_a_folder_without_write_permission_is_refused_before_any_stage(
+    landscape: TinyLandscape, landscape_photo: Path, tmp_path: Path, no_stage_may_run: None
+) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    try:
+        command = SynthesizeCommand(
+            image=landscape_photo, output=locked / "out", synthesis=landscape.config(tmp_path / "cache")
+        )
+        with pytest.raises(Mom4dInputError, match=r"cannot be written: .*locked is not writable \(Permission denied\)"):
+            main(command)
+        assert list(locked.iterdir()) == []
+    finally:
+        locked.chmod(0o755)
+
+
+def _read_only_mount_command(folder: Path) -> list[str] | None:
+    """The start of a command that runs `sh -c SCRIPT` with a read-only file system mounted on `folder`, in a
+    mount namespace of its own (so that the superuser cannot write there either); None where that is not allowed."""
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        return None
+    command = [unshare, "--user", "--map-root-user", "--mount", "sh", "-c"]
+    mount = f"mount -t tmpfs -o ro tmpfs {shlex.quote(str(folder))}"
+    trial = subprocess.run([*command, mount], capture_output=True, timeout=60)
+    return command if trial.returncode == 0 else None
+
+
+def test_an_output_on_a_read_only_file_system_is_refused_before_any_stage(
+    landscape_photo: Path, tmp_path: Path
+) -> None:
+    read_only = tmp_path / "read_only"
+    read_only.mkdir()
+    command = _read_only_mount_command(read_only)
+    if command is None:
+        pytest.skip("this machine does not let a test mount a file system in a namespace of its own")
+    output, cache = read_only / "previews" / "out", tmp_path / "cache"
+    synthesize = shlex.join(
+        [sys.executable, "-m", "mom_nerfstudio.synthesis.cli", str(landscape_photo), "-o", str(output)]
+        + ["--cache-dir", str(cache)]
+    )
+    script = f"mount -t tmpfs -o ro tmpfs {shlex.quote(str(read_only))} && exec {synthesize}"
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(PROJECT_ROOT), os.environ.get("PYTHONPATH", "")])}
+    result = subprocess.run([*command, script], capture_output=True, text=True, env=environment, timeout=300)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.splitlines()[-1] == (
+        f"mom4d-synthesize: The output folder {output} cannot be written: {read_only} is not writable (Read-only "
+        "file system); nothing was written. Choose a folder you can write to with -o."
+    )
+    assert "Traceback" not in result.stderr
+    assert not cache.exists()  # no stage ran

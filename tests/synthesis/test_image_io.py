@@ -31,6 +31,26 @@ def test_each_format_loads_as_float_rgb(tmp_path, suffix):
     np.testing.assert_allclose(loaded.rgb[20, 24], np.array(ORANGE) / 255, atol=tolerance)
 
 
+@pytest.mark.parametrize("suffix", [".gif", ".webp"])
+def test_an_animated_photo_uses_its_first_frame_and_says_so(tmp_path, caplog, suffix):
+    caplog.set_level(logging.INFO, logger="mom4d")
+    first, *others = [Image.new("RGB", (48, 40), color) for color in (ORANGE, (0, 0, 255), (0, 255, 0))]
+    path = tmp_path / f"photo{suffix}"
+    first.save(path, save_all=True, append_images=others, duration=100, loop=0, lossless=True)
+    loaded = load_image(path)
+    np.testing.assert_allclose(loaded.rgb[20, 24], np.array(ORANGE) / 255, atol=1e-6)
+    warnings = [record for record in caplog.records if record.levelno == logging.WARNING]
+    assert [record.getMessage() for record in warnings] == [
+        f"Image {path} has 3 frames; using its first frame as the photo (the others are ignored)."
+    ]
+
+
+def test_a_still_gif_says_nothing_about_frames(tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="mom4d")
+    load_image(_solid(tmp_path / "photo.gif"))
+    assert "frames" not in caplog.text
+
+
 def test_16_bit_png_is_scaled_by_its_full_range(tmp_path):
     values = np.array([[0, 1000, 32768, 65535]], dtype=np.uint16).repeat(32, axis=0).repeat(8, axis=1)
     path = tmp_path / "deep.png"

@@ -178,6 +178,10 @@ def resolve_motion_input(
 
 # --- labelme annotation -------------------------------------------------------------------------------------
 
+FAR_OUTSIDE_SIZES = 10.0
+"""A labelme point more than this many image widths (or heights) beyond the image's edge is refused: no drawing
+means it, and coordinates like 1e30 overflow the fixed-point integers that the motion polygons are filled with."""
+
 
 def _from_labelme(
     path: Path, shape: tuple[int, int], scale: float, hint_frames: float, photo_size: tuple[int, int]
@@ -213,6 +217,7 @@ def _from_labelme(
             raise Mom4dInputError(f"{path}: {where}.label must be a string, found {label!r}.")
         shape_type = item.get("shape_type") or "polygon"
         points = _points(item["points"], path, f"{where}.points")
+        _check_near_the_image(points, mapping, path, where)
         kind = label.strip().casefold()
         if kind.startswith(MOTION_LABEL_PREFIX):
             polygons.append(_motion_region(points, shape_type, path, where))
@@ -261,6 +266,18 @@ def _labelme_mapping(
             "cropped or rotated copy. Annotate this photo."
         )
     return _PixelMapping(source_size=(source_width, source_height), target_size=(width, height))
+
+
+def _check_near_the_image(points: np.ndarray, mapping: "_PixelMapping", path: Path, where: str) -> None:
+    """Refuse a shape with a point (annotation pixels) more than FAR_OUTSIDE_SIZES times the image's size outside it."""
+    size = np.array(mapping.source_size)
+    far = np.any((points < -FAR_OUTSIDE_SIZES * size) | (points > (1.0 + FAR_OUTSIDE_SIZES) * size), axis=1)
+    if far.any():
+        x, y = points[np.argmax(far)]
+        raise Mom4dInputError(
+            f"{path}: {where} has a point at ({x:.6g}, {y:.6g}), far outside the {size[0]:g} x {size[1]:g} image "
+            f"(more than {FAR_OUTSIDE_SIZES:g} times its size beyond its edge); fix or delete the shape in labelme."
+        )
 
 
 def _motion_region(points: np.ndarray, shape_type: str, path: Path, where: str) -> np.ndarray:

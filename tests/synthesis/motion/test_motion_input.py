@@ -175,6 +175,39 @@ def test_invalid_labelme_annotations_are_named_in_the_error(image_path, rgb, doc
     assert "photo.json" in str(error.value)
 
 
+@pytest.mark.parametrize(
+    "shapes, where, point",
+    [
+        ([RECTANGLE, polygon("motion", [[20, 20], [1e30, 20], [120, 80]]), ARROW], "shapes[1]", "(1e+30, 20)"),
+        ([polygon("motion", [[20, 20], [120, 20], [120, -1e30]]), ARROW], "shapes[0]", "(120, -1e+30)"),
+        ([RECTANGLE, line("hint", [50, 50], [50, 11 * ORIGINAL_HEIGHT + 1])], "shapes[1]", "(50, 1101)"),
+        (
+            [RECTANGLE, ARROW, polygon("tree", [[0, 0], [-10 * ORIGINAL_WIDTH - 1, 0], [0, 9]])],
+            "shapes[2]",
+            "(-2001, 0)",
+        ),
+    ],
+)
+def test_labelme_points_far_outside_the_image_are_refused_naming_the_shape(image_path, rgb, shapes, where, point):
+    annotation = write_labelme(image_path, shapes)
+    with pytest.raises(Mom4dInputError) as error:
+        resolve(image_path, rgb)
+    assert str(error.value) == (
+        f"{annotation}: {where} has a point at {point}, far outside the 200 x 100 image (more than 10 times its size "
+        "beyond its edge); fix or delete the shape in labelme."
+    )
+
+
+def test_labelme_polygons_reaching_outside_the_image_are_cut_at_its_edge(image_path, rgb):
+    # A rectangle from x = 120 to 10 widths left of the image, and from y = 20 to 10 heights below it: the farthest
+    # points accepted. Inside the image, everything from x = 0 to 120 and from y = 20 down moves.
+    left, bottom = -10 * ORIGINAL_WIDTH, 11 * ORIGINAL_HEIGHT
+    reaching = polygon("motion", [[left, 20], [120, 20], [120, bottom], [left, bottom]])
+    write_labelme(image_path, [reaching, ARROW])
+    mask = resolve(image_path, rgb).mask
+    assert mask[10:, :60].all() and not mask[:10].any() and not mask[:, 60:].any()
+
+
 def test_labelme_annotation_without_image_size_is_taken_at_the_original_resolution(image_path, rgb):
     image_path.with_suffix(".json").write_text(json.dumps({"shapes": [RECTANGLE, ARROW]}))
     motion = resolve(image_path, rgb)
