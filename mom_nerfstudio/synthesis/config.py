@@ -8,6 +8,7 @@ from typing import Literal, Optional
 
 from mom_nerfstudio.errors import Mom4dInputError
 from mom_nerfstudio.synthesis.image_io import MIN_IMAGE_SIZE
+from mom_nerfstudio.synthesis.motion.input import AutomaticSpeeds
 
 DEFAULT_INPAINT_PROMPT = "a photograph of a natural landscape, seamless continuation of the scene, realistic, detailed"
 DEFAULT_INPAINT_NEGATIVE_PROMPT = "text, watermark, signature, frame, border, people, blurry, distorted, collage"
@@ -62,11 +63,14 @@ class SynthesisConfig:
     segmentation_model: Optional[str] = None
     """Hub id or folder of the segmentation model for --segmentation learned: a SegFormer or UperNet trained on
     ADE20K; default: nvidia/segformer-b5-finetuned-ade-640-640 (lighter: nvidia/segformer-b0-finetuned-ade-512-512)."""
-    auto_water_speed: float = 1.0
-    """Speed of the water found automatically (no motion given), pixels per frame at 1024 px on the long side."""
-    auto_sky_speed: float = 0.5
-    """Speed of the sky's drift when found automatically, pixels per frame at 1024 px on the long side (clouds are
-    far away and move slowly on screen)."""
+    auto_sky_drift: float = 0.08
+    """Without a given motion: how far the sky's clouds drift right in 60 frames, as a share of the frame's width."""
+    auto_water_flow: float = 0.12
+    """Without a given motion: how far rippled water (a river, the sea's waves) flows down the image in 60 frames,
+    as a share of the frame's height."""
+    auto_calm_ripple: float = 0.02
+    """Without a given motion: how far calm water that mirrors the scene sways sideways in 60 frames, as a share of
+    the frame's width (its reflection shimmers)."""
     motion: Literal["auto", "none"] = "auto"
     """Without an annotation, hints or flow: 'auto' moves detected sky and water, 'none' gives a static scene."""
     motion_mask: Optional[Path] = None
@@ -117,6 +121,11 @@ class SynthesisConfig:
     device: Literal["auto", "cpu", "cuda"] = "auto"
     """Device for the synthesis; 'auto' uses a GPU when there is one."""
 
+    @property
+    def automatic_speeds(self) -> AutomaticSpeeds:
+        """How far the automatic motion carries each region in 60 frames."""
+        return AutomaticSpeeds(self.auto_sky_drift, self.auto_water_flow, self.auto_calm_ripple)
+
     def __post_init__(self) -> None:
         self.validate()
 
@@ -140,8 +149,9 @@ class SynthesisConfig:
         for option, value in (
             ("--motion-ray-damping", self.motion_ray_damping),
             ("--motion-smoothness", self.motion_smoothness),
-            ("--auto-water-speed", self.auto_water_speed),
-            ("--auto-sky-speed", self.auto_sky_speed),
+            ("--auto-sky-drift", self.auto_sky_drift),
+            ("--auto-water-flow", self.auto_water_flow),
+            ("--auto-calm-ripple", self.auto_calm_ripple),
         ):
             if not value >= 0:
                 raise Mom4dInputError(f"{option} is {value}; it must be zero or positive.")

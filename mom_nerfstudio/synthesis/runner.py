@@ -128,10 +128,11 @@ class SceneSynthesis:
             hints=config.hints,
             flow=config.flow,
             hint_frames=config.hint_frames,
-            auto_speeds=(config.auto_water_speed, config.auto_sky_speed),
+            auto_speeds=config.automatic_speeds,
             photo_size=self.image.original_size,
             still=self.image.transparent,
             sky_and_water=self.sky_and_water,
+            learned_segmenter_used=self.segmentation_model is not None,
         )
         for model in self.models_to_load():
             check_model(model)

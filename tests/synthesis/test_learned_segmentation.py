@@ -224,7 +224,7 @@ def test_the_synthesis_animates_what_the_segmenter_finds_and_caches_it(landscape
     photo_path = landscape.write(tmp_path / "photo", annotate=False)
     config = landscape.config(tmp_path / "cache", segmentation="learned", segmentation_model=model)
     synthesis = SceneSynthesis(photo_path, config)
-    assert synthesis.motion_input.source == "automatic (water)"
+    assert synthesis.motion_input.source == "automatic (flowing water)"
     assert synthesis.motion_input.mask.all()  # the segmenter says water everywhere; the heuristics would not
     assert synthesis.depth.shape == synthesis.motion_input.mask.shape  # the depth stage reads the same (cached) sky
     # Once cached, the model is not loaded any more: not even to find the motion again.

@@ -6,7 +6,7 @@ Sources, first match wins:
    motion mask, line shapes labelled `hint*` are arrows start -> end.
 3. An explicit motion mask image plus a hints file (a JSON list of arrows `[x0, y0, x1, y1]`).
 4. A dense flow (`.npy`, HxWx2, pixels per frame at the array's own resolution).
-5. Automatic: the sky drifts sideways and water flows down the image.
+5. Automatic (`motion.automatic`): the sky drifts sideways, flowing water flows down the image, calm water ripples.
 
 Everything is returned at the working resolution: coordinates in working pixels, motion in working pixels
 per frame. An arrow of length L drawn on an image of the original resolution means a motion of
@@ -25,18 +25,13 @@ import numpy as np
 from mom_nerfstudio.errors import Mom4dInputError
 from mom_nerfstudio.log import logger
 from mom_nerfstudio.synthesis.config import SynthesisConfig
+from mom_nerfstudio.synthesis.motion.automatic import automatic_motion
 from mom_nerfstudio.synthesis.motion.fields import resize_flow
+from mom_nerfstudio.synthesis.motion.input import AutomaticSpeeds, MotionInput
 from mom_nerfstudio.synthesis.segmentation import SkyAndWater, find_sky_and_water
 
 MOTION_LABEL_PREFIX = "motion"
 HINT_LABEL_PREFIX = "hint"
-
-AUTO_REFERENCE_LONG_SIDE = 1024
-"""Resolution (long side, pixels) at which the automatic default speed is stated."""
-
-
-AUTO_HINT_GRID = 8
-"""The automatic default places its synthetic hints on a grid of this many cells along the long side."""
 
 MAX_SPEED_FRACTION = 0.05
 """The fastest plausible motion, per frame, as a fraction of the image's long side (whatever the resolution): a
@@ -59,37 +54,6 @@ OPTIONS_HELP = (
 )
 
 
-@dataclass(frozen=True, eq=False)
-class MotionInput:
-    """What moves and how, at the working resolution.
-
-    The motion is either sparse (a mask plus hint arrows, spread into a dense field later) or dense
-    (`flow`, with the mask marking where it is non-zero). A static scene has an empty mask and no hints.
-    """
-
-    mask: np.ndarray  # bool HxW at working resolution: True where things move
-    hint_starts: np.ndarray  # (K, 2) float32 (x, y) in working pixels
-    hint_velocities: np.ndarray  # (K, 2) float32 (dx, dy) in working pixels per frame
-    flow: np.ndarray | None  # HxWx2 float32 working pixels per frame, when the motion came as a dense field
-    source: str  # human-readable, e.g. "labelme annotation photo.json", "automatic (sky, water)"
-
-    @property
-    def is_static(self) -> bool:
-        """True when nothing moves."""
-        return not self.mask.any()
-
-    @classmethod
-    def static(cls, shape: tuple[int, int], source: str) -> "MotionInput":
-        """A scene where nothing moves, for an image of `shape` (height, width)."""
-        return cls(
-            mask=np.zeros(shape, dtype=bool),
-            hint_starts=np.zeros((0, 2), dtype=np.float32),
-            hint_velocities=np.zeros((0, 2), dtype=np.float32),
-            flow=None,
-            source=source,
-        )
-
-
 def resolve_motion_input(
     image_path: Path,
     rgb: np.ndarray,
@@ -100,10 +64,11 @@ def resolve_motion_input(
     hints: Path | None = None,
     flow: Path | None = None,
     hint_frames: float = 50.0,
-    auto_speeds: tuple[float, float] = (SynthesisConfig.auto_water_speed, SynthesisConfig.auto_sky_speed),
+    auto_speeds: AutomaticSpeeds = SynthesisConfig().automatic_speeds,
     photo_size: tuple[int, int] | None = None,
     still: np.ndarray | None = None,
     sky_and_water: Callable[[], SkyAndWater] | None = None,
+    learned_segmenter_used: bool = False,
 ) -> MotionInput:
     """Find the motion for `image_path` from the first source that applies (see the module docstring).
 
@@ -120,12 +85,13 @@ def resolve_motion_input(
         hints: a JSON file with a list of arrows `[x0, y0, x1, y1]` in pixels of the original image.
         flow: an `.npy` HxWx2 flow in pixels per frame at its own resolution (the image's aspect ratio).
         hint_frames: an arrow of length L means L / hint_frames pixels per frame.
-        auto_speeds: the automatic default's speeds of water and of the sky (clouds are far away and move slowly on
-            screen), pixels per frame at AUTO_REFERENCE_LONG_SIDE.
+        auto_speeds: how far the automatic default carries the sky and the water (shares of the frame per 60 frames).
         photo_size: (height, width) of the photo file, for messages; default: the working size over `scale`.
         still: bool HxW, pixels the automatic default must never animate (a transparent background).
         sky_and_water: what the automatic default animates, computed on demand (the synthesis caches it and may use
             a learned segmenter); the weight-free detectors when None.
+        learned_segmenter_used: whether `sky_and_water` comes from a learned segmenter (else the log suggests one
+            when the automatic default may have missed water).
 
     Raises:
         Mom4dInputError: for any malformed or inconsistent input, naming the file and the field, and for motion
@@ -171,9 +137,15 @@ def resolve_motion_input(
         logger.info(f"Motion: dense flow {flow} (given on the command line).")
         return _from_flow(Path(flow), shape, photo_size)
 
-    _check_plausible_speed(max(auto_speeds), AUTO_REFERENCE_LONG_SIDE, "The automatic motion", "lower its speed")
+    _check_plausible_speed(
+        auto_speeds.fastest(shape), max(shape), "The automatic motion", "lower its share of the frame"
+    )
+    logger.warning(
+        f"No motion given for {image_path.name}: animating the sky and water found automatically. "
+        f"To choose what moves, {OPTIONS_HELP}."
+    )
     found = sky_and_water() if sky_and_water is not None else find_sky_and_water(rgb)
-    return _automatic(image_path, rgb, auto_speeds, found, still)
+    return automatic_motion(image_path, found, auto_speeds, still, learned_segmenter_used)
 
 
 # --- labelme annotation -------------------------------------------------------------------------------------
@@ -391,78 +363,6 @@ def _from_flow(path: Path, shape: tuple[int, int], photo_size: tuple[int, int]) 
         flow=flow,
         source=f"flow {path.name}",
     )
-
-
-# --- automatic default --------------------------------------------------------------------------------------
-
-
-def _automatic(
-    image_path: Path,
-    rgb: np.ndarray,
-    auto_speeds: tuple[float, float],
-    found: SkyAndWater,
-    still: np.ndarray | None = None,
-) -> MotionInput:
-    """Animate what a landscape photo usually shows moving: clouds drift right, water flows down; never `still`.
-
-    Only water the detector is sure of moves; water-like regions it doubts stay still, and one log line says
-    which, why, and how to animate them with an annotation.
-    """
-    shape = rgb.shape[:2]
-    logger.warning(
-        f"No motion given for {image_path.name}: animating the sky and water found automatically. "
-        f"To choose what moves, {OPTIONS_HELP}."
-    )
-    water_speed, sky_speed = (speed * max(shape) / AUTO_REFERENCE_LONG_SIDE for speed in auto_speeds)
-    sky, water_search = found.sky, found.water
-    water = water_search.water
-    if water_search.doubtful:
-        logger.warning(
-            f"Left still in {image_path.name}, as it may not be water: {water_search.describe_doubtful()}. "
-            "To animate such a region, draw a polygon labelled 'motion' over it and a line labelled 'hint' "
-            f"along its flow in labelme, saved as {image_path.with_suffix('.json').name} beside the photo."
-        )
-    if still is not None:
-        sky, water = sky & ~still, water & ~still
-    regions = [
-        ("sky", sky, (sky_speed, 0.0), "drifts right"),
-        ("water", water, (0.0, water_speed), "flows down"),
-    ]
-    found = [region for region in regions if region[1].any()]
-    if not found:
-        logger.warning(f"Neither sky nor water found in {image_path.name}: static scene.")
-        return MotionInput.static(shape, "automatic (nothing found: static)")
-
-    spacing = max(shape) / AUTO_HINT_GRID
-    starts, velocities = [], []
-    for _, region, velocity, _ in found:
-        region_starts = _grid_points_inside(region, spacing)
-        starts.append(region_starts)
-        velocities.append(np.tile(np.float32(velocity), (len(region_starts), 1)))
-    names = ", ".join(name for name, *_ in found)
-    motions = ", ".join(f"{name} {verb} at {np.hypot(*velocity):.2f} px/frame" for name, _, velocity, verb in found)
-    logger.info(f"Motion: automatic ({motions}, at the working resolution), as no motion was given.")
-    return MotionInput(
-        mask=sky | water,
-        hint_starts=np.concatenate(starts).astype(np.float32),
-        hint_velocities=np.concatenate(velocities).astype(np.float32),
-        flow=None,
-        source=f"automatic ({names})",
-    )
-
-
-def _grid_points_inside(region: np.ndarray, spacing: float) -> np.ndarray:
-    """(x, y) points of a regular grid that fall inside `region`; its most interior pixel when none does."""
-    height, width = region.shape
-    xs = np.arange(spacing / 2, width, spacing).round().astype(int)
-    ys = np.arange(spacing / 2, height, spacing).round().astype(int)
-    grid_x, grid_y = np.meshgrid(xs, ys)
-    inside = region[grid_y, grid_x]
-    if inside.any():
-        return np.stack([grid_x[inside], grid_y[inside]], axis=1).astype(np.float32)
-    interior = cv2.distanceTransform(region.astype(np.uint8), cv2.DIST_L2, 5)
-    row, col = np.unravel_index(np.argmax(interior), interior.shape)
-    return np.array([[col, row]], dtype=np.float32)
 
 
 # --- shared pieces ------------------------------------------------------------------------------------------

@@ -30,7 +30,8 @@ def key_parts(synthesis: SceneSynthesis) -> dict[str, object]:
 
 
 def compute(synthesis: SceneSynthesis) -> dict[str, np.ndarray]:
-    """The sky and water masks, and the doubtful water regions the detectors left out."""
+    """The sky and water masks (the calm part of the water too), and the doubtful water regions the detectors left
+    out."""
     rgb = synthesis.image.rgb
     if synthesis.segmentation_model is not None:
         sky, water = LearnedSkyWaterSegmenter(synthesis.segmentation_model, synthesis.device).segment(rgb)
@@ -41,6 +42,7 @@ def compute(synthesis: SceneSynthesis) -> dict[str, np.ndarray]:
     return {
         "sky": found.sky,
         "water": found.water.water,
+        "calm_water": found.water.calm_water,
         "doubtful_fraction": np.array([region.fraction for region in doubtful], dtype=np.float32),
         "doubtful_centre": np.array([region.centre for region in doubtful], dtype=np.float32).reshape(-1, 2),
         "doubtful_reason": np.array([region.reason for region in doubtful], dtype=str),
@@ -55,4 +57,5 @@ def read(arrays: dict[str, np.ndarray]) -> SkyAndWater:
             arrays["doubtful_fraction"], arrays["doubtful_centre"], arrays["doubtful_reason"]
         )
     )
-    return SkyAndWater(sky=arrays["sky"], water=WaterSearch(water=arrays["water"], doubtful=doubtful))
+    water = WaterSearch(water=arrays["water"], doubtful=doubtful, calm=arrays["calm_water"])
+    return SkyAndWater(sky=arrays["sky"], water=water)

@@ -9,6 +9,7 @@ from conftest import EXAMPLE_PHOTO
 
 from mom_nerfstudio.errors import Mom4dInputError
 from mom_nerfstudio.synthesis.config import SynthesisConfig
+from mom_nerfstudio.synthesis.motion.input import AutomaticSpeeds
 from mom_nerfstudio.synthesis.motion.sources import (
     MAX_SPEED_FRACTION,
     MotionInput,
@@ -358,11 +359,12 @@ def test_automatic_default_drifts_the_sky_sideways_and_says_how_to_choose(image_
         motion = resolve_motion_input(image_path, rgb, 1.0)
     assert motion.source == "automatic (sky)"
     assert motion.mask[: sky_rows - 2].all() and not motion.mask[sky_rows + 2 :].any()
-    columns, rows = motion.hint_starts.astype(int).T
-    assert len(motion.hint_starts) >= 2 and motion.mask[rows, columns].all()
-    # Stated at a 1024-px long side, converted to this 128-px image.
-    expected_speed = SynthesisConfig().auto_sky_speed * width / 1024
-    np.testing.assert_allclose(motion.hint_velocities, np.tile([expected_speed, 0.0], (len(rows), 1)), rtol=1e-5)
+    # Stated as a share of the frame's width per 60 frames, converted to pixels per frame of this 128-px image.
+    expected_speed = SynthesisConfig().auto_sky_drift * width / 60
+    np.testing.assert_allclose(motion.flow[motion.mask], np.tile([expected_speed, 0.0], (motion.mask.sum(), 1)), rtol=1e-5)
+    assert not motion.flow[~motion.mask].any()
+    assert [region.name for region in motion.regions] == ["sky"]
+    assert "sky, " in caplog.text and "drifts right 8 % of the frame per 60 frames" in caplog.text
     warnings = [record.getMessage() for record in caplog.records if record.levelno == logging.WARNING]
     assert any(
         "photo.json" not in message
@@ -382,14 +384,15 @@ def test_automatic_default_with_nothing_to_animate_is_a_static_scene(image_path,
 
 def test_automatic_default_moves_the_sky_and_the_water_of_the_tiny_landscape(landscape, image_path):
     motion = resolve_motion_input(image_path, landscape.rgb(), 1.0)
-    assert motion.source == "automatic (sky, water)"
+    assert motion.source == "automatic (sky, flowing water)"
     water_rows = slice(landscape.water_top_row + 2, None)
     assert motion.mask[: landscape.horizon_row - 2].all() and motion.mask[water_rows].mean() > 0.9
     assert not motion.mask[landscape.horizon_row + 2 : landscape.water_top_row - 2].any()  # the grass stays
-    rows = motion.hint_starts[:, 1].astype(int)
-    in_water = rows >= landscape.water_top_row
-    assert in_water.any() and np.all(motion.hint_velocities[in_water, 0] == 0.0)
-    assert np.all(motion.hint_velocities[in_water, 1] > 0.0)  # water flows down the image
+    in_water = motion.mask[water_rows]
+    water_flow = motion.flow[water_rows][in_water]
+    assert np.all(water_flow[:, 0] == 0.0) and np.all(water_flow[:, 1] > 0.0)  # water flows down the image
+    sky_flow = motion.flow[: landscape.horizon_row - 2]
+    assert np.all(sky_flow[..., 0] > 0.0) and np.all(sky_flow[..., 1] == 0.0)  # the sky drifts right
 
 
 def test_automatic_default_leaves_a_doubtful_region_still_and_says_how_to_animate_it(image_path, caplog):
@@ -485,7 +488,7 @@ def test_a_too_fast_automatic_speed_is_refused(image_path):
     rgb[:24] = [0.35, 0.55, 0.9]
     rgb[24:] = np.clip(np.array([0.25, 0.5, 0.15]) + np.random.default_rng(1).normal(0, 0.08, (40, 128, 1)), 0, 1)
     with pytest.raises(Mom4dInputError, match="automatic motion"):
-        resolve_motion_input(image_path, rgb, 1.0, auto_speeds=(1024.0, 0.5))
+        resolve_motion_input(image_path, rgb, 1.0, auto_speeds=AutomaticSpeeds(sky_drift=10.0, water_flow=0.1, calm_ripple=0.0))
 
 
 def test_real_annotations_are_far_below_the_speed_limit():

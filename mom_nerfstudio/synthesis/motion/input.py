@@ -1,0 +1,90 @@
+"""What moves in the photo and how: the motion input every source (an annotation, a flow, the automatic default)
+resolves to, at the working resolution."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+SPEED_REFERENCE_FRAMES = 60
+"""The automatic motion's speeds are stated per this many frames (a loop of the default length, two seconds at 30
+frames per second); a longer loop carries the regions further at the same speed."""
+
+
+@dataclass(frozen=True)
+class AutomaticSpeeds:
+    """How far the automatic motion carries each region over SPEED_REFERENCE_FRAMES frames, as a share of the
+    frame."""
+
+    sky_drift: float
+    """Clouds drift right by this share of the frame's width per loop."""
+    water_flow: float
+    """Rippled water flows down the image by this share of the frame's height per loop."""
+    calm_ripple: float
+    """Calm water sways sideways by up to this share of the frame's width per loop."""
+
+    def fastest(self, shape: tuple[int, int]) -> float:
+        """The fastest of the speeds in pixels per frame, for an image of `shape`."""
+        height, width = shape
+        return max(self.sky_drift * width, self.water_flow * height, self.calm_ripple * width) / SPEED_REFERENCE_FRAMES
+
+
+@dataclass(frozen=True, eq=False)
+class MovingRegion:
+    """A region the automatic motion animates, for the log and the previews."""
+
+    name: str
+    """What it is ("sky", "flowing water", "calm water")."""
+    mask: np.ndarray
+    """bool HxW."""
+    direction: str
+    """How it moves, in words ("drifts right")."""
+    share_per_reference: float
+    """How far it moves over SPEED_REFERENCE_FRAMES frames, as a share of the frame (width or height, as its
+    direction goes)."""
+    speed: float
+    """Its peak speed in working pixels per frame."""
+
+    def describe(self) -> str:
+        """The region in words: "sky, 41.2 % of the frame, drifts right 8 % of the frame per 60 frames (1.37
+        px/frame)"."""
+        return (
+            f"{self.name}, {100 * self.mask.mean():.1f} % of the frame, {self.direction} "
+            f"{100 * self.share_per_reference:g} % of the frame per {SPEED_REFERENCE_FRAMES} frames "
+            f"({self.speed:.2f} px/frame)"
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class MotionInput:
+    """What moves and how, at the working resolution.
+
+    The motion is either sparse (a mask plus hint arrows, spread into a dense field later) or dense
+    (`flow`, with the mask marking where it is non-zero). A static scene has an empty mask and no hints.
+    """
+
+    mask: np.ndarray  # bool HxW at working resolution: True where things move
+    hint_starts: np.ndarray  # (K, 2) float32 (x, y) in working pixels
+    hint_velocities: np.ndarray  # (K, 2) float32 (dx, dy) in working pixels per frame
+    flow: np.ndarray | None  # HxWx2 float32 working pixels per frame, when the motion came as a dense field
+    source: str  # human-readable, e.g. "labelme annotation photo.json", "automatic (sky, water)"
+    regions: tuple[MovingRegion, ...] = ()
+    """The named regions of the automatic motion (none for a motion the user gave)."""
+
+    @property
+    def is_static(self) -> bool:
+        """True when nothing moves."""
+        return not self.mask.any()
+
+    @classmethod
+    def static(cls, shape: tuple[int, int], source: str) -> MotionInput:
+        """A scene where nothing moves, for an image of `shape` (height, width)."""
+        return cls(
+            mask=np.zeros(shape, dtype=bool),
+            hint_starts=np.zeros((0, 2), dtype=np.float32),
+            hint_velocities=np.zeros((0, 2), dtype=np.float32),
+            flow=None,
+            source=source,
+        )
