@@ -109,7 +109,12 @@ def write_previews(synthesis: SceneSynthesis, dataset: SynthesizedDataset, outpu
         "depth": write_image(output / "depth.png", colorize_depth(synthesis.depth)),
         "motion": write_image(
             output / "motion.png",
-            motion_overlay(synthesis.image.rgb, synthesis.input_view_flow(), synthesis.motion_input.mask),
+            motion_overlay(
+                synthesis.image.rgb,
+                synthesis.input_view_flow(),
+                synthesis.motion_input.mask,
+                regions=synthesis.motion_input.regions,
+            ),
         ),
     }
     views = synthesis.view_arrays["rgb"]

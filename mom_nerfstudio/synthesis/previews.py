@@ -17,6 +17,7 @@ from PIL import Image
 from mom_nerfstudio.atomic import atomic_file
 from mom_nerfstudio.log import logger
 from mom_nerfstudio.synthesis.image_io import to_uint8
+from mom_nerfstudio.synthesis.motion.input import MovingRegion
 
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 # Tried in order; "avc1" (H.264) plays everywhere but is missing from many OpenCV builds.
@@ -84,8 +85,15 @@ def flow_to_color(flow: np.ndarray, max_magnitude: float | None = None) -> np.nd
     return to_uint8_rgb(cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB))
 
 
-def motion_overlay(rgb: np.ndarray, flow: np.ndarray, mask: np.ndarray, arrow_spacing: int = 48) -> np.ndarray:
-    """Show a motion field over its image: the colour wheel blended inside the mask, arrows, scale, legend.
+def motion_overlay(
+    rgb: np.ndarray,
+    flow: np.ndarray,
+    mask: np.ndarray,
+    arrow_spacing: int = 48,
+    regions: Sequence[MovingRegion] = (),
+) -> np.ndarray:
+    """Show a motion field over its image: the colour wheel blended inside the mask, arrows, scale, legend, and the
+    named `regions` of an automatic motion, outlined and labelled with their share of the frame.
 
     Arrows start on a grid of `arrow_spacing` px inside the mask and are lengthened by a round factor so the
     typical motion spans about half a grid cell; the factor is written in the top-left corner ("arrows x20").
@@ -107,6 +115,8 @@ def motion_overlay(rgb: np.ndarray, flow: np.ndarray, mask: np.ndarray, arrow_sp
     blended = (0.45 * picture + 0.55 * colors).round().astype(np.uint8)
     picture[mask] = blended[mask]
 
+    for region in regions:
+        _draw_region(picture, region)
     scale = _arrow_scale(speed[mask], arrow_spacing)
     _draw_arrows(picture, flow, mask, arrow_spacing, scale)
     _draw_label(picture, f"arrows x{scale:g}", origin=(8, 8))
@@ -284,6 +294,19 @@ def _draw_arrows(picture: np.ndarray, flow: np.ndarray, mask: np.ndarray, spacin
             # A white halo under a black arrow keeps it readable on dark and bright ground alike.
             cv2.arrowedLine(picture, start, end, (255, 255, 255), thickness + 2, cv2.LINE_AA, tipLength=0.3)
             cv2.arrowedLine(picture, start, end, (0, 0, 0), thickness, cv2.LINE_AA, tipLength=0.3)
+
+
+def _draw_region(picture: np.ndarray, region: MovingRegion) -> None:
+    """Outline `region` and write its name and share of the frame at its most interior point."""
+    outline = region.mask.astype(np.uint8)
+    contours, _ = cv2.findContours(outline, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    thickness = max(1, round(min(picture.shape[:2]) / 300))
+    cv2.drawContours(picture, contours, -1, (255, 255, 255), thickness, cv2.LINE_AA)
+    interior = cv2.distanceTransform(np.pad(outline, 1), cv2.DIST_L2, 5)[1:-1, 1:-1]
+    # The middle of the most interior pixels: a band's label sits at its centre, not at its left end.
+    rows, columns = np.nonzero(interior >= 0.9 * interior.max())
+    row, column = int(np.median(rows)), int(np.median(columns))
+    _draw_label(picture, f"{region.name} {100 * region.mask.mean():.0f}%", origin=(max(0, column - 40), max(0, row - 8)))
 
 
 def _draw_label(picture: np.ndarray, text: str, origin: tuple[int, int]) -> None:

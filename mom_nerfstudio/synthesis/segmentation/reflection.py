@@ -5,7 +5,7 @@ For every candidate shoreline row (a horizontal mirror axis below the sky line),
 with its mirror image above it by normalised cross-correlation over a small window; the axis where most pixels match
 is the shoreline. A facade's rows of windows or a colonnade can mirror each other too, but as sharply as they are:
 a reflection is blurred by the water's ripples, so the matches below the axis must carry clearly less fine texture
-than their partners above. The matched pixels seed the water, which GrabCut (colour models and edges) then grows
+(relative to their brightness) than their partners above. The matched pixels seed the water, which GrabCut (colour models and edges) then grows
 over the whole calm surface below the shoreline, never into the sky, the land above the axis or foliage.
 """
 
@@ -30,8 +30,9 @@ MIN_CONTRAST = 1e-4
 MIN_MATCHED_ROWS = 10.0
 """An axis is a shoreline when its matched pixels add up to at least this many full rows of the image."""
 
-MAX_TEXTURE_RATIO = 0.85
-"""A reflection carries at most this share of its source's fine texture (median over the matched pixels)."""
+MAX_TEXTURE_RATIO = 0.8
+"""A reflection carries at most this share of its source's fine texture, relative to the local brightness (water
+also darkens what it reflects), as the median over the matched pixels."""
 
 SEED_DENSITY = 0.35
 """Matched pixels seed the water where at least this share of their 9 x 9 neighbourhood matches."""
@@ -64,7 +65,7 @@ def find_shoreline(small: np.ndarray, sky: np.ndarray, texture: np.ndarray) -> S
         rows = matched.sum() / width
         if rows >= MIN_MATCHED_ROWS and (best is None or rows > best.matched_rows):
             best = Shoreline(row, matched, rows)
-    if best is None or _texture_ratio(texture, best) > MAX_TEXTURE_RATIO:
+    if best is None or _relative_texture_ratio(texture, grey, best) > MAX_TEXTURE_RATIO:
         return None
     return best
 
@@ -112,8 +113,10 @@ def _mirror_matches(grey: np.ndarray, row: int) -> np.ndarray:
     return matched
 
 
-def _texture_ratio(texture: np.ndarray, shoreline: Shoreline) -> float:
-    """Median fine texture of the matched pixels over that of their mirror images."""
+def _relative_texture_ratio(texture: np.ndarray, grey: np.ndarray, shoreline: Shoreline) -> float:
+    """Median fine texture of the matched pixels over that of their mirror images, each relative to its local
+    brightness."""
+    relative = texture / (cv2.GaussianBlur(grey, (0, 0), 3) + 0.05)
     rows, columns = np.nonzero(shoreline.matched)
     partners = 2 * shoreline.row - rows
-    return float(np.median(texture[rows, columns]) / max(float(np.median(texture[partners, columns])), 1e-6))
+    return float(np.median(relative[rows, columns]) / max(float(np.median(relative[partners, columns])), 1e-6))

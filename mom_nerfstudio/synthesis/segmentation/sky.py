@@ -77,6 +77,9 @@ DARKER_THAN_TOP = (0.08, 0.18)
 """A pixel darker than the top of its column by the first (HSV value) starts, by the second fully, to look like
 ground: hazy mountains can have a sky's hue, not its brightness."""
 
+SKY_PASSES = 3
+"""The sky line is found this many times, each pass taking the sky's colours from the soft sky the last one found."""
+
 SEED_COLOURS = 256
 """At most this many of the top band's soft pixels stand for the sky's colours."""
 
@@ -95,11 +98,20 @@ def detect_sky(rgb: np.ndarray, costs: SkyCosts = SkyCosts()) -> np.ndarray:
     seeds = _sky_seeds(small, soft, texture, band)
     if seeds is None:
         return np.zeros(rgb.shape[:2], dtype=bool)
-    colour = np.maximum(_likeness_to(lab, lab[:band][seeds]), sky_colour_likeness(small))
-    colour *= (1.0 - vegetation_likeness(small)) * (1.0 - _darker_than_top(small, band))
-    unary = _boundary_costs(_pixel_costs(soft, colour, costs), lab, costs)
-    line = cheapest_skyline(unary, costs.step, costs.jump)
-    sky = np.arange(height)[:, None] < line[None, :]
+    not_ground = (1.0 - vegetation_likeness(small)) * (1.0 - _darker_than_top(small, band))
+    generic = sky_colour_likeness(small)
+    seed_colours = lab[:band][seeds]
+    for _ in range(SKY_PASSES):
+        colour = np.maximum(_likeness_to(lab, seed_colours), generic) * not_ground
+        unary = _boundary_costs(_pixel_costs(soft, colour, costs), lab, costs)
+        line = cheapest_skyline(unary, costs.step, costs.jump)
+        sky = np.arange(height)[:, None] < line[None, :]
+        # A sky's colour changes gradually down to the horizon (a dusk's glow): the soft sky found so far gives the
+        # colours of the next pass.
+        found = sky & (soft > 0.7)
+        if not found.any():
+            break
+        seed_colours = lab[found]
     if sky.mean() < MIN_SKY_FRACTION:
         return np.zeros(rgb.shape[:2], dtype=bool)
     full = resized_mask(sky, rgb.shape)
@@ -116,7 +128,7 @@ def _sky_seeds(small: np.ndarray, soft: np.ndarray, texture: np.ndarray, band: i
     top_value = value[:band]
     candidates &= top_value >= 0.6 * np.percentile(top_value[candidates], 90)
     colours = small[:band][candidates]
-    brighter_than_ground = np.median(colours.max(axis=1)) >= 0.8 * np.median(value[band:])
+    brighter_than_ground = np.median(colours.max(axis=1)) >= 0.8 * np.median(value[value.shape[0] // 2 :])
     if not (brighter_than_ground or _is_night_sky(colours, texture[:band][candidates], soft[:band])):
         return None
     return candidates

@@ -113,20 +113,24 @@ def find_water(rgb: np.ndarray, sky: np.ndarray) -> WaterSearch:
     the scene, and rippled water whose colour, texture and place say water; doubtful regions stay still."""
     if sky.shape != rgb.shape[:2]:
         raise ValueError(f"sky mask of shape {sky.shape} for an image of shape {rgb.shape[:2]}")
-    rippled, doubtful = _rippled_water(rgb, sky)
     small = shrunk(rgb, DECISION_LONG_SIDE)
     small_sky = resized_mask(sky, small.shape)
     shoreline = find_shoreline(small, small_sky, texture_at(rgb, small.shape[:2]))
     calm = np.zeros(rgb.shape[:2], dtype=bool)
     if shoreline is not None:
         calm = resized_mask(calm_water(small, small_sky, shoreline), rgb.shape) & ~sky
+    rippled, doubtful = _rippled_water(rgb, sky, calm)
     return WaterSearch(water=calm | rippled, doubtful=doubtful, calm=calm)
 
 
-def _rippled_water(rgb: np.ndarray, sky: np.ndarray) -> tuple[np.ndarray, tuple[DoubtfulWater, ...]]:
-    """Rippled water (bool HxW) and the water-like regions doubted, largest first."""
+def _rippled_water(
+    rgb: np.ndarray, sky: np.ndarray, calm: np.ndarray
+) -> tuple[np.ndarray, tuple[DoubtfulWater, ...]]:
+    """Rippled water (bool HxW) and the water-like regions doubted, largest first; regions mostly inside the `calm`
+    water already found are neither."""
     small = shrunk(rgb, TEXTURE_LONG_SIDE)
     sky_small = resized_mask(sky, small.shape)
+    calm_small = resized_mask(calm, small.shape)
     on_ground = _on_ground(sky_small)
     cool = _water_coloured(small, ~sky_small)
     # Water is where cool pixels are dense, not a scatter of single pixels on rock or bark.
@@ -139,6 +143,8 @@ def _rippled_water(rgb: np.ndarray, sky: np.ndarray) -> tuple[np.ndarray, tuple[
     doubtful = []
     for label in range(1, count):
         region = labels == label
+        if calm_small[region].mean() > 0.5:
+            continue
         reason = _doubt(region, textured, anisotropy)
         if reason is None:
             water |= region
