@@ -21,6 +21,7 @@ from typing import Protocol
 import cv2
 import numpy as np
 from nerfstudio.cameras.cameras import Cameras
+from nerfstudio.pipelines.base_pipeline import Pipeline
 
 from dataparsers.dataset_format import OPENCV_TO_DATASET_WORLD
 from evaluation.detection_metrics import depth_abs_rel
@@ -118,9 +119,9 @@ class RenderedPaths:
     loop_frames: int
 
 
-def input_camera(run: TrainedRun) -> Cameras:
-    """The input view's camera at t = 0, from the run's training cameras."""
-    datamanager = run.pipeline.datamanager
+def input_camera(pipeline: Pipeline) -> Cameras:
+    """The input view's camera at t = 0, from a trained pipeline's training cameras."""
+    datamanager = pipeline.datamanager
     dataset = datamanager.dataparser.dataset()
     input_image = Path(dataset.frames_of(dataset.input_view)[0]["file_path"]).name
     names = [Path(filename).name for filename in datamanager.train_dataparser_outputs.image_filenames]
@@ -165,7 +166,7 @@ def true_path_views(paths: RenderedPaths, truth: GroundTruth) -> dict[str, TrueV
 def input_fidelity(run: TrainedRun) -> dict[str, float]:
     """PSNR and SSIM of the t = 0 render from the input camera against the (working-resolution) input photo."""
     synthesis = synthesis_of(run)
-    render = render_frames(run.pipeline.model, with_time(input_camera(run), 0.0))[0]
+    render = render_frames(run.pipeline.model, with_time(input_camera(run.pipeline), 0.0))[0]
     target = synthesis.image.rgb
     return {"input_psnr": psnr(render, target), "input_ssim": ssim(render, target)}
 
@@ -173,7 +174,7 @@ def input_fidelity(run: TrainedRun) -> dict[str, float]:
 def input_loop(run: TrainedRun) -> np.ndarray:
     """The loop seen from the input camera: its N frames at times 0, 1/N, ..., (N - 1)/N."""
     num_frames = synthesis_of(run).config.num_frames
-    return render_loop(run.pipeline.model, input_camera(run), num_frames)[:-1]
+    return render_loop(run.pipeline.model, input_camera(run.pipeline), num_frames)[:-1]
 
 
 def loop_quality(loop: np.ndarray, truth: GroundTruth | None) -> dict[str, float]:
@@ -343,7 +344,7 @@ def synthesis_consistency(synthesis: SceneSynthesis) -> dict[str, float]:
 
 def speed(run: TrainedRun, sizes: tuple[tuple[int, int], ...]) -> dict[str, float]:
     """Rendering rate of the trained 4D scene at the given sizes."""
-    camera = input_camera(run)
+    camera = input_camera(run.pipeline)
     return {
         f"fps_{width}x{height}": frames_per_second(run.pipeline.model, camera, width, height) for width, height in sizes
     }
