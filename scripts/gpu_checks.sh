@@ -16,6 +16,11 @@
 #                     photo size and loop length)
 #   compare-rendering frame rates, profile and frames of the scaling step's default-sized run, rendered by this tree
 #                     and by the earlier version in the archive $BEFORE_TAR (git archive of its commit)
+#   real-photos       scripts/benchmark_real_photos.py on the real-photo set at the working sizes $REAL_SIZES
+#                     (default 256 1024), for this tree and, when $BEFORE_TAR is set, for that earlier version (at
+#                     $REAL_BEFORE_SIZES, default the same sizes)
+#                     (results, reports and contact sheets in real_photos_after.tar and real_photos_before.tar)
+# Only the steps that train or render need gsplat's kernels; the others run without building them.
 # Results land in OUT_DIR; a freshly built gsplat is saved there as gsplat_cuda.tar.gz for later runs.
 set -euo pipefail
 wheels=$1 photos=$2 out=$3
@@ -34,6 +39,11 @@ fi
 rm -rf "$project"
 python3 -m pip install -q --no-index --no-deps --no-build-isolation --target "$project" .
 
+needs_gsplat=0
+for step in "${steps[@]}"; do
+  case $step in synthesis|real-photos) ;; *) needs_gsplat=1 ;; esac
+done
+if [ $needs_gsplat = 1 ]; then
 build=$TORCH_EXTENSIONS_DIR/gsplat_cuda
 if [ -n "${GSPLAT_BUILD_TAR:-}" ] && [ -f "$GSPLAT_BUILD_TAR" ] && [ ! -f "$deps/gsplat/gsplat_cuda.so" ]; then
   # gsplat imports a prebuilt `gsplat.csrc` before it tries to compile: install the saved library under that name.
@@ -57,6 +67,7 @@ python3 -c "from gsplat.cuda._backend import _C; assert _C is not None, 'gsplat 
 echo "gsplat kernels ready after $(( $(date +%s) - started )) s" | tee "$out/setup.txt"
 if [ -z "${GSPLAT_BUILD_TAR:-}" ] || [ ! -f "${GSPLAT_BUILD_TAR:-}" ]; then
   tar -czf "$out/gsplat_cuda.tar.gz" -C "$build" .
+fi
 fi
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$out/gpu.txt"
 echo "set up in $(( $(date +%s) - setup_started )) s" | tee -a "$out/setup.txt"
@@ -117,6 +128,19 @@ for step in "${steps[@]}"; do
       python3 scripts/profile_rendering.py --load-config "$config" --output "$out/render_after.json" \
         --compare-with /tmp/frames_before.npy > "$out/render_after.log" 2>&1 || true
       cat "$out/render_before.json" "$out/render_after.json" || true ;;
+    real-photos)
+      python3 scripts/benchmark_real_photos.py --visible-sizes ${REAL_SIZES:-256 1024} --output /tmp/real_after \
+        --report /tmp/real_after/report.md --sheet /tmp/real_after/sheet.jpg > "$out/real_after.log" 2>&1 || true
+      tail -n 40 /tmp/real_after/report.md || tail -n 20 "$out/real_after.log"
+      tar -cf "$out/real_photos_after.tar" -C /tmp/real_after . || true
+      if [ -n "${BEFORE_TAR:-}" ]; then
+        rm -rf /tmp/before && mkdir -p /tmp/before && tar -xf "$BEFORE_TAR" -C /tmp/before
+        python3 scripts/benchmark_real_photos.py --code /tmp/before --visible-sizes ${REAL_BEFORE_SIZES:-${REAL_SIZES:-256 1024}} \
+          --output /tmp/real_before --report /tmp/real_before/report.md --sheet /tmp/real_before/sheet.jpg \
+          > "$out/real_before.log" 2>&1 || true
+        tail -n 40 /tmp/real_before/report.md || tail -n 20 "$out/real_before.log"
+        tar -cf "$out/real_photos_before.tar" -C /tmp/real_before . || true
+      fi ;;
     *)
       echo "unknown step $step" >&2; exit 2 ;;
   esac
