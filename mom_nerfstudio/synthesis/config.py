@@ -64,12 +64,12 @@ class SynthesisConfig:
     """Hub id or folder of the segmentation model for --segmentation learned: a SegFormer or UperNet trained on
     ADE20K; default: nvidia/segformer-b5-finetuned-ade-640-640 (lighter: nvidia/segformer-b0-finetuned-ade-512-512)."""
     auto_sky_drift: float = 0.08
-    """Without a given motion: how far the sky's clouds drift right in 60 frames, as a share of the frame's width."""
+    """Without a given motion: how far the sky's clouds drift right over one loop, as a share of the frame's width."""
     auto_water_flow: float = 0.12
-    """Without a given motion: how far rippled water (a river, the sea's waves) flows down the image in 60 frames,
+    """Without a given motion: how far rippled water (a river, the sea's waves) flows down the image over one loop,
     as a share of the frame's height."""
     auto_calm_ripple: float = 0.02
-    """Without a given motion: how far calm water that mirrors the scene sways sideways in 60 frames, as a share of
+    """Without a given motion: how far calm water that mirrors the scene sways sideways over one loop, as a share of
     the frame's width (its reflection shimmers)."""
     motion: Literal["auto", "none"] = "auto"
     """Without an annotation, hints or flow: 'auto' moves detected sky and water, 'none' gives a static scene."""
@@ -123,7 +123,7 @@ class SynthesisConfig:
 
     @property
     def automatic_speeds(self) -> AutomaticSpeeds:
-        """How far the automatic motion carries each region in 60 frames."""
+        """How far the automatic motion carries each region over one loop."""
         return AutomaticSpeeds(self.auto_sky_drift, self.auto_water_flow, self.auto_calm_ripple)
 
     def __post_init__(self) -> None:

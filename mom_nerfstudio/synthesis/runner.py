@@ -129,6 +129,7 @@ class SceneSynthesis:
             flow=config.flow,
             hint_frames=config.hint_frames,
             auto_speeds=config.automatic_speeds,
+            num_frames=config.num_frames,
             photo_size=self.image.original_size,
             still=self.image.transparent,
             sky_and_water=self.sky_and_water,

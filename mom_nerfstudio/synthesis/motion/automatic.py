@@ -1,10 +1,10 @@
 """The motion a photo gets when its user gives none: the sky drifts, flowing water flows, calm water ripples.
 
-Speeds are shares of the frame per 60 frames (`SPEED_REFERENCE_FRAMES`, the default loop), so that the motion looks
-the same at every working size: over 60 frames the clouds drift `sky_drift` of the frame's width to the right,
-rippled water (a river, the sea's waves) flows `water_flow` of its height down the image, towards the viewer, and
-calm water (a lake that mirrors the scene) ripples: thin horizontal bands of it sway left and right by
-`calm_ripple` of the width, in alternating directions, which makes its reflection shimmer. The motion is a dense flow, exactly zero outside the regions.
+Speeds are shares of the frame per loop, so that the motion is as visible at every working size and loop length:
+over one loop the clouds drift `sky_drift` of the frame's width to the right, rippled water (a river, the sea's
+waves) flows `water_flow` of its height down the image, towards the viewer, and calm water (a lake that mirrors the
+scene) ripples: thin horizontal bands of it sway left and right by `calm_ripple` of the width, in alternating
+directions, which makes its reflection shimmer. The motion is a dense flow, exactly zero outside the regions.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from mom_nerfstudio.log import logger
-from mom_nerfstudio.synthesis.motion.input import SPEED_REFERENCE_FRAMES, AutomaticSpeeds, MotionInput, MovingRegion
+from mom_nerfstudio.synthesis.motion.input import AutomaticSpeeds, MotionInput, MovingRegion
 from mom_nerfstudio.synthesis.segmentation import SkyAndWater
 
 RIPPLE_WAVELENGTH = 0.03
@@ -25,10 +25,12 @@ def automatic_motion(
     image_path: Path,
     found: SkyAndWater,
     speeds: AutomaticSpeeds,
+    num_frames: int,
     still: np.ndarray | None = None,
     learned_segmenter_used: bool = False,
 ) -> MotionInput:
-    """Animate the sky and the water `found` in the photo `image_path`, never its `still` pixels.
+    """Animate the sky and the water `found` in the photo `image_path` over a loop of `num_frames`, never its `still`
+    pixels.
 
     One log line names every moving region with its share of the frame, its direction and speed, and what was left
     still and why; water-like regions the detector doubted stay still, and a warning says how to animate them.
@@ -39,9 +41,12 @@ def automatic_motion(
     shape = sky.shape
     height, width = shape
     candidates = [
-        _region("sky", sky, "drifts right", speeds.sky_drift, width, _constant(shape, (1.0, 0.0))),
-        _region("flowing water", water & ~calm, "flows down", speeds.water_flow, height, _constant(shape, (0.0, 1.0))),
-        _region("calm water", calm, "ripples sideways", speeds.calm_ripple, width, _swaying_bands(shape)),
+        _region("sky", sky, "drifts right", speeds.sky_drift * width / num_frames, speeds.sky_drift, (1.0, 0.0)),
+        _region(
+            "flowing water", water & ~calm, "flows down", speeds.water_flow * height / num_frames, speeds.water_flow,
+            (0.0, 1.0),
+        ),
+        _region("calm water", calm, "ripples sideways", speeds.calm_ripple * width / num_frames, speeds.calm_ripple),
     ]
     regions = [(region, field) for region, field in candidates if region.mask.any()]
     if found.water.doubtful:
@@ -73,11 +78,18 @@ def automatic_motion(
 
 
 def _region(
-    name: str, mask: np.ndarray, direction: str, share: float, extent: int, unit_field: np.ndarray
+    name: str,
+    mask: np.ndarray,
+    direction: str,
+    speed: float,
+    share_per_loop: float,
+    constant_direction: tuple[float, float] | None = None,
 ) -> tuple[MovingRegion, np.ndarray]:
-    """A moving region and its flow (pixels per frame), from a field of unit peak speed."""
-    speed = share * extent / SPEED_REFERENCE_FRAMES
-    return MovingRegion(name, mask, direction, share, speed), unit_field * speed
+    """A moving region and its flow (pixels per frame): `speed` along `constant_direction` (dx, dy), or swaying
+    bands of peak `speed` without one."""
+    shape = mask.shape
+    unit = _constant(shape, constant_direction) if constant_direction is not None else _swaying_bands(shape)
+    return MovingRegion(name, mask, direction, share_per_loop, speed), unit * speed
 
 
 def _constant(shape: tuple[int, int], direction: tuple[float, float]) -> np.ndarray:

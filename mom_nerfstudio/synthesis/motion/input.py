@@ -8,15 +8,9 @@ from dataclasses import dataclass
 import numpy as np
 
 
-SPEED_REFERENCE_FRAMES = 60
-"""The automatic motion's speeds are stated per this many frames (a loop of the default length, two seconds at 30
-frames per second); a longer loop carries the regions further at the same speed."""
-
-
 @dataclass(frozen=True)
 class AutomaticSpeeds:
-    """How far the automatic motion carries each region over SPEED_REFERENCE_FRAMES frames, as a share of the
-    frame."""
+    """How far the automatic motion carries each region over one loop, as a share of the frame."""
 
     sky_drift: float
     """Clouds drift right by this share of the frame's width per loop."""
@@ -25,10 +19,10 @@ class AutomaticSpeeds:
     calm_ripple: float
     """Calm water sways sideways by up to this share of the frame's width per loop."""
 
-    def fastest(self, shape: tuple[int, int]) -> float:
-        """The fastest of the speeds in pixels per frame, for an image of `shape`."""
+    def fastest(self, shape: tuple[int, int], num_frames: int) -> float:
+        """The fastest of the speeds in pixels per frame, for an image of `shape` and a loop of `num_frames`."""
         height, width = shape
-        return max(self.sky_drift * width, self.water_flow * height, self.calm_ripple * width) / SPEED_REFERENCE_FRAMES
+        return max(self.sky_drift * width, self.water_flow * height, self.calm_ripple * width) / num_frames
 
 
 @dataclass(frozen=True, eq=False)
@@ -41,19 +35,16 @@ class MovingRegion:
     """bool HxW."""
     direction: str
     """How it moves, in words ("drifts right")."""
-    share_per_reference: float
-    """How far it moves over SPEED_REFERENCE_FRAMES frames, as a share of the frame (width or height, as its
-    direction goes)."""
+    share_per_loop: float
+    """How far it moves over one loop, as a share of the frame (width or height, as its direction goes)."""
     speed: float
     """Its peak speed in working pixels per frame."""
 
     def describe(self) -> str:
-        """The region in words: "sky, 41.2 % of the frame, drifts right 8 % of the frame per 60 frames (1.37
-        px/frame)"."""
+        """The region in words: "sky, 41.2 % of the frame, drifts right 8 % of the frame per loop (1.37 px/frame)"."""
         return (
             f"{self.name}, {100 * self.mask.mean():.1f} % of the frame, {self.direction} "
-            f"{100 * self.share_per_reference:g} % of the frame per {SPEED_REFERENCE_FRAMES} frames "
-            f"({self.speed:.2f} px/frame)"
+            f"{100 * self.share_per_loop:g} % of the frame per loop ({self.speed:.2f} px/frame)"
         )
 
 

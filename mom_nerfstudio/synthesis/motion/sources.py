@@ -65,6 +65,7 @@ def resolve_motion_input(
     flow: Path | None = None,
     hint_frames: float = 50.0,
     auto_speeds: AutomaticSpeeds = SynthesisConfig().automatic_speeds,
+    num_frames: int = SynthesisConfig.num_frames,
     photo_size: tuple[int, int] | None = None,
     still: np.ndarray | None = None,
     sky_and_water: Callable[[], SkyAndWater] | None = None,
@@ -85,7 +86,8 @@ def resolve_motion_input(
         hints: a JSON file with a list of arrows `[x0, y0, x1, y1]` in pixels of the original image.
         flow: an `.npy` HxWx2 flow in pixels per frame at its own resolution (the image's aspect ratio).
         hint_frames: an arrow of length L means L / hint_frames pixels per frame.
-        auto_speeds: how far the automatic default carries the sky and the water (shares of the frame per 60 frames).
+        auto_speeds: how far the automatic default carries the sky and the water over one loop (shares of the frame).
+        num_frames: frames per loop.
         photo_size: (height, width) of the photo file, for messages; default: the working size over `scale`.
         still: bool HxW, pixels the automatic default must never animate (a transparent background).
         sky_and_water: what the automatic default animates, computed on demand (the synthesis caches it and may use
@@ -138,14 +140,14 @@ def resolve_motion_input(
         return _from_flow(Path(flow), shape, photo_size)
 
     _check_plausible_speed(
-        auto_speeds.fastest(shape), max(shape), "The automatic motion", "lower its share of the frame"
+        auto_speeds.fastest(shape, num_frames), max(shape), "The automatic motion", "lower its share of the frame"
     )
     logger.warning(
         f"No motion given for {image_path.name}: animating the sky and water found automatically. "
         f"To choose what moves, {OPTIONS_HELP}."
     )
     found = sky_and_water() if sky_and_water is not None else find_sky_and_water(rgb)
-    return automatic_motion(image_path, found, auto_speeds, still, learned_segmenter_used)
+    return automatic_motion(image_path, found, auto_speeds, num_frames, still, learned_segmenter_used)
 
 
 # --- labelme annotation -------------------------------------------------------------------------------------

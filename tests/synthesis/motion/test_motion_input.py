@@ -359,12 +359,13 @@ def test_automatic_default_drifts_the_sky_sideways_and_says_how_to_choose(image_
         motion = resolve_motion_input(image_path, rgb, 1.0)
     assert motion.source == "automatic (sky)"
     assert motion.mask[: sky_rows - 2].all() and not motion.mask[sky_rows + 2 :].any()
-    # Stated as a share of the frame's width per 60 frames, converted to pixels per frame of this 128-px image.
-    expected_speed = SynthesisConfig().auto_sky_drift * width / 60
+    # Stated as a share of the frame's width per loop, converted to pixels per frame of this 128-px image.
+    config = SynthesisConfig()
+    expected_speed = config.auto_sky_drift * width / config.num_frames
     np.testing.assert_allclose(motion.flow[motion.mask], np.tile([expected_speed, 0.0], (motion.mask.sum(), 1)), rtol=1e-5)
     assert not motion.flow[~motion.mask].any()
     assert [region.name for region in motion.regions] == ["sky"]
-    assert "sky, " in caplog.text and "drifts right 8 % of the frame per 60 frames" in caplog.text
+    assert "sky, " in caplog.text and "drifts right 8 % of the frame per loop" in caplog.text
     warnings = [record.getMessage() for record in caplog.records if record.levelno == logging.WARNING]
     assert any(
         "photo.json" not in message
