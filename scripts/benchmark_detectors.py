@@ -27,7 +27,6 @@ from __future__ import annotations
 import importlib
 import json
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
@@ -143,7 +142,7 @@ def main(benchmark: BenchmarkDetectors) -> None:
         photo_truth,
         synthetic_truth,
     )
-    from evaluation.provenance import commit, hardware
+    from evaluation.provenance import measured_code
     from mom_nerfstudio.log import setup_logging
 
     setup_logging()
@@ -164,15 +163,7 @@ def main(benchmark: BenchmarkDetectors) -> None:
                 print(json.dumps(rows[-1]), flush=True)
     synthetic = [truth.name for truth in truths[: len(benchmark.synthetic_seeds)]]
     summary = mean_rows(rows, "mean of the synthetic scenes", synthetic)
-    code_root = benchmark.code or Path.cwd()
-    run = {
-        "hardware": hardware(),
-        "benchmark_commit": commit(),
-        "code": str(benchmark.code) if benchmark.code is not None else "this checkout",
-        "code_commit": commit(code_root),
-        "date": time.strftime("%Y-%m-%d"),
-        "width": benchmark.width,
-    }
+    run = {**measured_code(benchmark.code), "width": benchmark.width}
     header = (
         f"Hardware: {run['hardware']}; detectors of commit {run['code_commit']}, measured by the benchmark of "
         f"commit {run['benchmark_commit']}; {run['date']}; synthetic scenes {benchmark.width} px wide."

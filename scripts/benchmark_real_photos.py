@@ -29,7 +29,6 @@ from typing import Optional
 
 import numpy as np
 import tyro
-
 from benchmark_detectors import use_packages_of
 
 
@@ -93,7 +92,10 @@ def visible_columns(sizes: list[int]) -> list[tuple[str, str, str]]:
     """The visible-motion columns for the working sizes measured."""
     columns = []
     for size in sizes:
-        columns += [(f"visible {size}px", f"visible_{size}", "{:.1%}"), (f"still visible {size}px", f"still_visible_{size}", "{:.2%}")]
+        columns += [
+            (f"visible {size}px", f"visible_{size}", "{:.1%}"),
+            (f"still visible {size}px", f"still_visible_{size}", "{:.2%}"),
+        ]
     return columns
 
 
@@ -145,7 +147,7 @@ def main(benchmark: BenchmarkRealPhotos) -> None:
     import torch
 
     from evaluation.loop_change import input_view_loop_change, visible_share
-    from evaluation.provenance import commit, hardware
+    from evaluation.provenance import measured_code
     from evaluation.real_photo_set import load_annotated_photo, photos_in
     from mom_nerfstudio.log import setup_logging
 
@@ -170,15 +172,7 @@ def main(benchmark: BenchmarkRealPhotos) -> None:
         print(json.dumps(row), flush=True)
         if benchmark.sheet is not None:
             sheet.append(sheet_row(photo, sky, water, change))
-    code_root = benchmark.code or Path.cwd()
-    run = {
-        "hardware": hardware(),
-        "benchmark_commit": commit(),
-        "code": str(benchmark.code) if benchmark.code is not None else "this checkout",
-        "code_commit": commit(code_root),
-        "date": time.strftime("%Y-%m-%d"),
-        "num_frames": benchmark.num_frames,
-    }
+    run = {**measured_code(benchmark.code), "num_frames": benchmark.num_frames}
     header = (
         f"Hardware: {run['hardware']}; detectors of commit {run['code_commit']}, measured by the benchmark of commit "
         f"{run['benchmark_commit']}; {run['date']}; {len(rows)} photos at 1024 px; loops of {benchmark.num_frames} frames."

@@ -51,7 +51,9 @@ def main(check: TrainedLoopChange) -> None:
     print(json.dumps(result))
     if check.picture is not None:
         heat = cv2.applyColorMap(np.clip(change.change * 4 * 255, 0, 255).astype(np.uint8), cv2.COLORMAP_INFERNO)
-        tiles = [cv2.cvtColor((np.clip(image, 0, 1) * 255).astype(np.uint8), cv2.COLOR_RGB2BGR) for image in (first, middle)]
+        tiles = [
+            cv2.cvtColor((np.clip(image, 0, 1) * 255).astype(np.uint8), cv2.COLOR_RGB2BGR) for image in (first, middle)
+        ]
         check.picture.parent.mkdir(parents=True, exist_ok=True)
         cv2.imwrite(str(check.picture), np.concatenate([*tiles, heat], axis=1))
 

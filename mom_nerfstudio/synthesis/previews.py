@@ -306,7 +306,9 @@ def _draw_region(picture: np.ndarray, region: MovingRegion) -> None:
     # The middle of the most interior pixels: a band's label sits at its centre, not at its left end.
     rows, columns = np.nonzero(interior >= 0.9 * interior.max())
     row, column = int(np.median(rows)), int(np.median(columns))
-    _draw_label(picture, f"{region.name} {100 * region.mask.mean():.0f}%", origin=(max(0, column - 40), max(0, row - 8)))
+    _draw_label(
+        picture, f"{region.name} {100 * region.mask.mean():.0f}%", origin=(max(0, column - 40), max(0, row - 8))
+    )
 
 
 def _draw_label(picture: np.ndarray, text: str, origin: tuple[int, int]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import platform
 import subprocess
+import time
 from pathlib import Path
 
 import torch
@@ -31,3 +32,15 @@ def commit(repository: Path | None = None) -> str:
         return sha + ("+changes" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
+
+
+def measured_code(code: Path | None) -> dict[str, str]:
+    """Where a benchmark's numbers come from: the machine, the benchmark's commit, the measured code (another checkout
+    at `code`, or this one) and its commit, and the date."""
+    return {
+        "hardware": hardware(),
+        "benchmark_commit": commit(),
+        "code": str(code) if code is not None else "this checkout",
+        "code_commit": commit(code or Path.cwd()),
+        "date": time.strftime("%Y-%m-%d"),
+    }

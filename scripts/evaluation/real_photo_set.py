@@ -87,7 +87,9 @@ def region_masks(shapes: list[dict], shape: tuple[int, int], scale: tuple[float,
 
     `solid` is removed from every region; the sky wins over fog and water, fog over water.
     """
-    drawn = {label: _fill([s for s in shapes if s["label"] == label], shape, scale) for label in (*REGION_LABELS, "solid")}
+    drawn = {
+        label: _fill([s for s in shapes if s["label"] == label], shape, scale) for label in (*REGION_LABELS, "solid")
+    }
     sky = drawn["sky"] & ~drawn["solid"]
     fog = drawn["fog"] & ~drawn["solid"] & ~sky
     water = drawn["water"] & ~drawn["solid"] & ~sky & ~fog

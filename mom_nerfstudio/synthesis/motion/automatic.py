@@ -43,7 +43,11 @@ def automatic_motion(
     candidates = [
         _region("sky", sky, "drifts right", speeds.sky_drift * width / num_frames, speeds.sky_drift, (1.0, 0.0)),
         _region(
-            "flowing water", water & ~calm, "flows down", speeds.water_flow * height / num_frames, speeds.water_flow,
+            "flowing water",
+            water & ~calm,
+            "flows down",
+            speeds.water_flow * height / num_frames,
+            speeds.water_flow,
             (0.0, 1.0),
         ),
         _region("calm water", calm, "ripples sideways", speeds.calm_ripple * width / num_frames, speeds.calm_ripple),

@@ -23,6 +23,7 @@ import cv2
 import numpy as np
 
 from mom_nerfstudio.errors import Mom4dInputError
+from mom_nerfstudio.json_files import is_number, read_json
 from mom_nerfstudio.log import logger
 from mom_nerfstudio.synthesis.config import SynthesisConfig
 from mom_nerfstudio.synthesis.motion.automatic import automatic_motion
@@ -161,7 +162,7 @@ def _from_labelme(
     path: Path, shape: tuple[int, int], scale: float, hint_frames: float, photo_size: tuple[int, int]
 ) -> MotionInput:
     """Read motion polygons and hint lines from a labelme annotation."""
-    document = _read_json(path)
+    document = read_json(path)
     if not isinstance(document, dict):
         raise Mom4dInputError(
             f"{path}: expected a labelme annotation (a JSON object with 'shapes'), "
@@ -229,7 +230,7 @@ def _labelme_mapping(
     sizes = []
     for field in ("imageWidth", "imageHeight"):
         value = document[field]
-        if not _is_number(value) or value <= 0:
+        if not is_number(value) or value <= 0:
             raise Mom4dInputError(f"{path}: {field} must be a positive number of pixels, found {value!r}.")
         sizes.append(float(value))
     source_width, source_height = sizes
@@ -283,7 +284,7 @@ def _from_mask_and_hints(
 ) -> MotionInput:
     """Read a motion mask image and a JSON list of arrows in pixels of the original image."""
     mask = _read_mask(mask_path, shape, photo_size)
-    document = _read_json(hints_path)
+    document = read_json(hints_path)
     if not isinstance(document, list):
         raise Mom4dInputError(
             f"{hints_path}: expected a JSON list of arrows [[x0, y0, x1, y1], ...], found a "
@@ -291,7 +292,7 @@ def _from_mask_and_hints(
         )
     arrows = np.zeros((len(document), 4))
     for index, arrow in enumerate(document):
-        if not (isinstance(arrow, list) and len(arrow) == 4 and all(_is_number(value) for value in arrow)):
+        if not (isinstance(arrow, list) and len(arrow) == 4 and all(is_number(value) for value in arrow)):
             raise Mom4dInputError(
                 f"{hints_path}: [{index}] must be an arrow [x0, y0, x1, y1] of 4 numbers "
                 f"(start -> end, pixels of the original image), found {_preview(arrow)}."
@@ -477,33 +478,14 @@ def _photo_is(photo_size: tuple[int, int]) -> str:
     return f"the photo is {photo_size[1]} x {photo_size[0]} (width x height)"
 
 
-def _read_json(path: Path) -> Any:
-    """Parse a JSON file; a syntax error names the line and column."""
-    if not path.is_file():
-        raise Mom4dInputError(f"{path} not found.")
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
-        raise Mom4dInputError(
-            f"{path}: malformed JSON at line {error.lineno}, column {error.colno}: {error.msg}."
-        ) from error
-    except UnicodeDecodeError as error:
-        raise Mom4dInputError(f"{path}: not a UTF-8 text file ({error.reason}); save it as JSON.") from error
-
-
 def _points(value: Any, path: Path, where: str) -> np.ndarray:
     """Validate a list of [x, y] number pairs into an (N, 2) float64 array."""
     if not isinstance(value, list) or not all(
-        isinstance(point, list) and len(point) == 2 and all(_is_number(coordinate) for coordinate in point)
+        isinstance(point, list) and len(point) == 2 and all(is_number(coordinate) for coordinate in point)
         for point in value
     ):
         raise Mom4dInputError(f"{path}: {where} must be a list of [x, y] pairs of numbers, found {_preview(value)}.")
     return np.array(value, dtype=np.float64).reshape(-1, 2)
-
-
-def _is_number(value: Any) -> bool:
-    """A finite int or float (JSON booleans are not numbers here)."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and bool(np.isfinite(value))
 
 
 def _same_aspect(size: tuple[int, ...], shape: tuple[int, ...]) -> bool:

@@ -15,7 +15,15 @@ import numpy as np
 from mom_nerfstudio.synthesis.segmentation.sky import detect_sky
 from mom_nerfstudio.synthesis.segmentation.water import DoubtfulWater, WaterSearch, find_water, place_in_words
 
-__all__ = ["DoubtfulWater", "SkyAndWater", "WaterSearch", "detect_sky", "find_sky_and_water", "find_water", "place_in_words"]
+__all__ = [
+    "DoubtfulWater",
+    "SkyAndWater",
+    "WaterSearch",
+    "detect_sky",
+    "find_sky_and_water",
+    "find_water",
+    "place_in_words",
+]
 
 
 @dataclass(frozen=True)

@@ -123,9 +123,7 @@ def find_water(rgb: np.ndarray, sky: np.ndarray) -> WaterSearch:
     return WaterSearch(water=calm | rippled, doubtful=doubtful, calm=calm)
 
 
-def _rippled_water(
-    rgb: np.ndarray, sky: np.ndarray, calm: np.ndarray
-) -> tuple[np.ndarray, tuple[DoubtfulWater, ...]]:
+def _rippled_water(rgb: np.ndarray, sky: np.ndarray, calm: np.ndarray) -> tuple[np.ndarray, tuple[DoubtfulWater, ...]]:
     """Rippled water (bool HxW) and the water-like regions doubted, largest first; regions mostly inside the `calm`
     water already found are neither."""
     small = shrunk(rgb, TEXTURE_LONG_SIDE)

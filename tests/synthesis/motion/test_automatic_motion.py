@@ -54,7 +54,10 @@ def test_one_line_names_the_regions_and_says_what_stays_still(caplog):
     line = next(record.getMessage() for record in caplog.records if "(automatic)" in record.getMessage())
     for words in ("sky, 33.3 % of the frame, drifts right 10 %", "flowing water", "calm water", "stays still"):
         assert words in line
-    assert any("Left still in photo.jpg" in record.getMessage() and "smooth" in record.getMessage() for record in caplog.records)
+    assert any(
+        "Left still in photo.jpg" in record.getMessage() and "smooth" in record.getMessage()
+        for record in caplog.records
+    )
     assert "--segmentation learned" in caplog.text
 
 

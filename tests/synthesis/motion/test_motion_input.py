@@ -362,7 +362,9 @@ def test_automatic_default_drifts_the_sky_sideways_and_says_how_to_choose(image_
     # Stated as a share of the frame's width per loop, converted to pixels per frame of this 128-px image.
     config = SynthesisConfig()
     expected_speed = config.auto_sky_drift * width / config.num_frames
-    np.testing.assert_allclose(motion.flow[motion.mask], np.tile([expected_speed, 0.0], (motion.mask.sum(), 1)), rtol=1e-5)
+    np.testing.assert_allclose(
+        motion.flow[motion.mask], np.tile([expected_speed, 0.0], (motion.mask.sum(), 1)), rtol=1e-5
+    )
     assert not motion.flow[~motion.mask].any()
     assert [region.name for region in motion.regions] == ["sky"]
     assert "sky, " in caplog.text and "drifts right 8 % of the frame per loop" in caplog.text
@@ -489,7 +491,9 @@ def test_a_too_fast_automatic_speed_is_refused(image_path):
     rgb[:24] = [0.35, 0.55, 0.9]
     rgb[24:] = np.clip(np.array([0.25, 0.5, 0.15]) + np.random.default_rng(1).normal(0, 0.08, (40, 128, 1)), 0, 1)
     with pytest.raises(Mom4dInputError, match="automatic motion"):
-        resolve_motion_input(image_path, rgb, 1.0, auto_speeds=AutomaticSpeeds(sky_drift=10.0, water_flow=0.1, calm_ripple=0.0))
+        resolve_motion_input(
+            image_path, rgb, 1.0, auto_speeds=AutomaticSpeeds(sky_drift=10.0, water_flow=0.1, calm_ripple=0.0)
+        )
 
 
 def test_real_annotations_are_far_below_the_speed_limit():
