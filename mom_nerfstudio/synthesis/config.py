@@ -63,7 +63,7 @@ class SynthesisConfig:
     segmentation_model: Optional[str] = None
     """Hub id or folder of the segmentation model for --segmentation learned: a SegFormer or UperNet trained on
     ADE20K; default: nvidia/segformer-b5-finetuned-ade-640-640 (lighter: nvidia/segformer-b0-finetuned-ade-512-512)."""
-    auto_sky_drift: float = 0.08
+    auto_sky_drift: float = 0.1
     """Without a given motion: how far the sky's clouds drift right over one loop, as a share of the frame's width."""
     auto_water_flow: float = 0.12
     """Without a given motion: how far rippled water (a river, the sea's waves) flows down the image over one loop,

@@ -367,7 +367,7 @@ def test_automatic_default_drifts_the_sky_sideways_and_says_how_to_choose(image_
     )
     assert not motion.flow[~motion.mask].any()
     assert [region.name for region in motion.regions] == ["sky"]
-    assert "sky, " in caplog.text and "drifts right 8 % of the frame per loop" in caplog.text
+    assert "sky, " in caplog.text and "drifts right 10 % of the frame per loop" in caplog.text
     warnings = [record.getMessage() for record in caplog.records if record.levelno == logging.WARNING]
     assert any(
         "photo.json" not in message
