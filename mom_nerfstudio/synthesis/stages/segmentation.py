@@ -8,7 +8,7 @@ import numpy as np
 
 from mom_nerfstudio.synthesis.learned.loading import model_fingerprint
 from mom_nerfstudio.synthesis.learned_segmentation import LearnedSkyWaterSegmenter
-from mom_nerfstudio.synthesis.segmentation import DoubtfulWater, SkyAndWater, WaterSearch, find_sky_and_water
+from mom_nerfstudio.synthesis.segmentation import DoubtfulWater, SkyAndWater, WaterSearch, find_sky_and_water_of
 
 if TYPE_CHECKING:
     from mom_nerfstudio.synthesis.runner import SceneSynthesis
@@ -37,7 +37,7 @@ def compute(synthesis: SceneSynthesis) -> dict[str, np.ndarray]:
         sky, water = LearnedSkyWaterSegmenter(synthesis.segmentation_model, synthesis.device).segment(rgb)
         found = SkyAndWater(sky=sky, water=WaterSearch(water=water, doubtful=()))
     else:
-        found = find_sky_and_water(rgb)
+        found = find_sky_and_water_of(synthesis.image_path, rgb, synthesis.config.alpha_mode)
     doubtful = found.water.doubtful
     return {
         "sky": found.sky,

@@ -239,3 +239,24 @@ def test_detect_sky_finds_no_sky_where_water_fills_the_top_of_the_frame():
     water = textured((0.13, 0.22, 0.19), (70, WIDTH), 0.004, seed=5)
     rock = textured((0.6, 0.55, 0.5), (HEIGHT - 70, WIDTH), 0.1, seed=6)
     assert not detect_sky(np.concatenate([water, rock])).any()
+
+
+def test_a_small_working_copy_is_read_like_the_photo_at_the_texture_size(tmp_path):
+    """A 128-px working copy would carry less fine texture than the detectors' thresholds assume: the photo is read at
+    512 px instead, and the masks brought to the working size."""
+    from PIL import Image
+
+    from mom_nerfstudio.synthesis.image_io import load_image
+    from mom_nerfstudio.synthesis.segmentation import find_sky_and_water, find_sky_and_water_of
+
+    rgb = np.concatenate([blue_sky(160, 768), grass(352, 768, seed=3)])
+    rgb[300:, 200:500] = streaked_water(212, 300, seed=4, streak_rows=4)
+    photo = tmp_path / "photo.png"
+    Image.fromarray((rgb * 255).astype(np.uint8)).save(photo)
+    small = load_image(photo, max_resolution=128).rgb
+    found = find_sky_and_water_of(photo, small)
+    at_texture_size = find_sky_and_water(load_image(photo, max_resolution=512).rgb).resized(small.shape[:2])
+    assert found.sky.shape == small.shape[:2]
+    np.testing.assert_array_equal(found.sky, at_texture_size.sky)
+    np.testing.assert_array_equal(found.water.water, at_texture_size.water.water)
+    assert found.water.water[60:, 40:90].mean() > 0.8
