@@ -35,13 +35,13 @@ from dataparsers.dataset_format import (
     INPAINTED_LEVEL,
     INPUT_CAMERA_TO_WORLD,
     OBSERVED_LEVEL,
+    PathTable,
 )
 from mom_nerfstudio.deformation import LoopingDeformationField, ViewContraction
 from mom_nerfstudio.loop import LoopTerm, blend_copies, loop_terms, wrap_time
 from mom_nerfstudio.rendering.copies import View, rasterize_copies, rasterize_copy
 from mom_nerfstudio.seeds import SeedCloud
-from mom_nerfstudio.synthesis.motion.paths import PathTable
-from mom_nerfstudio.viewer_camera import OpeningViewControl, opening_view
+from mom_nerfstudio.viewer_camera import OpeningViewControl, opening_view, pivot_depth
 
 # Depth reported where a render is empty, so that the viewer composites its scene objects (the training cameras)
 # in front of nothing rather than behind a depth of 0.
@@ -98,7 +98,8 @@ class Mom4dModel(SplatfactoModel):
 
     def populate_modules(self) -> None:
         metadata = self.kwargs.get("metadata") or {}
-        seeds = SeedCloud.from_metadata(metadata).subsampled(self.config.max_seed_points)
+        all_seeds = SeedCloud.from_metadata(metadata)
+        seeds = all_seeds.subsampled(self.config.max_seed_points)
         self.num_frames = int(metadata.get("num_frames", 60))
         num_points = seeds.xyz.shape[0]
         dim_sh = num_sh_bases(self.config.sh_degree)
@@ -173,7 +174,8 @@ class Mom4dModel(SplatfactoModel):
         self._derived_cache: dict[str, tuple[tuple, Any]] = {}
         self.opening_view = None
         if input_camera is not None:
-            view = opening_view(input_camera.camera_to_world, input_camera.fov_degrees, float(metadata["pivot_depth"]))
+            pivot = pivot_depth(all_seeds.xyz.numpy(), input_camera)
+            view = opening_view(input_camera.camera_to_world, input_camera.fov_degrees, pivot)
             self.opening_view = OpeningViewControl(view)
             self.view_from_photo = ViewerButton("View from the photo", cb_hook=lambda _: self.opening_view.place_all())
 

@@ -90,6 +90,11 @@ class MotionInput:
         )
 
 
+def annotation_path(image_path: Path) -> Path:
+    """Where the labelme annotation of a photo is looked for: beside it, with its name (`photo.jpg` -> `photo.json`)."""
+    return Path(image_path).with_suffix(".json")
+
+
 def resolve_motion_input(
     image_path: Path,
     rgb: np.ndarray,
@@ -145,7 +150,7 @@ def resolve_motion_input(
         logger.info("Motion: none (static scene), as asked with --motion none.")
         return MotionInput.static(shape, "none (static scene requested)")
 
-    annotation = image_path.with_suffix(".json")
+    annotation = annotation_path(image_path)
     if annotation.is_file():
         _warn_ignored(explicit, because=f"the labelme annotation {annotation.name} beside the image")
         logger.info(f"Motion: labelme annotation {annotation} (found beside the image).")
