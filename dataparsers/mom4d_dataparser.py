@@ -44,7 +44,7 @@ class Mom4dDataParserConfig(DataParserConfig, SynthesisConfig):
     eval_views: Literal["input", "all"] = "input"
     """Images used for evaluation: the input view's frames, or every image."""
     static_views_only: bool = False
-    """Hand over only the 25 views at t = 0 (for static methods such as splatfacto)."""
+    """Hand over only the static views at t = 0 (for static methods such as splatfacto)."""
 
 
 class Mom4dDataParser(DataParser):

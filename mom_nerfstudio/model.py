@@ -56,7 +56,7 @@ class Mom4dModelConfig(SplatfactoModelConfig):
 
     _target: type = field(default_factory=lambda: Mom4dModel)
     static_steps: int = 500
-    """Iterations of the static stage (the 25 views at t = 0, deformation off) before the dynamic stage."""
+    """Iterations of the static stage (the static views at t = 0, deformation off) before the dynamic stage."""
     dynamic_steps: int = 3500
     """Iterations of the dynamic stage (every frame of the looping videos); the run trains both stages in full."""
     use_motion_prior: bool = True
@@ -100,7 +100,9 @@ class Mom4dModel(SplatfactoModel):
         metadata = self.kwargs.get("metadata") or {}
         all_seeds = SeedCloud.from_metadata(metadata)
         seeds = all_seeds.subsampled(self.config.max_seed_points)
-        self.num_frames = int(metadata.get("num_frames", 60))
+        # The loop the dataset's videos were made with, rendered the same way.
+        self.num_frames = int(metadata["num_frames"])
+        self.loop_blend = metadata["loop_blend"]
         num_points = seeds.xyz.shape[0]
         dim_sh = num_sh_bases(self.config.sh_degree)
         colors = seeds.rgb.float() / 255.0
@@ -162,7 +164,6 @@ class Mom4dModel(SplatfactoModel):
         camera_to_world = INPUT_CAMERA_TO_WORLD if input_camera is None else input_camera.camera_to_world
         self.register_buffer("path_times", seeds.paths.times.float())
         self.register_buffer("path_offsets", seeds.paths.offsets.float())
-        self.loop_blend = metadata.get("loop_blend", "linear")
         self.deformation = LoopingDeformationField(
             contraction=ViewContraction(torch.as_tensor(camera_to_world, dtype=torch.float32), seeds.moving_points()),
             spatial_resolution=self.config.grid_spatial_resolution,

@@ -1,7 +1,7 @@
 """`mom4d-synthesize photo.jpg -o out/`: run the synthesis without training and write previews.
 
 Writes `depth.png`, `motion.png` (the input view's motion as a colour wheel over the photo), `views.jpg` (a
-contact sheet of the 25 views), `loop.mp4` (the input view's looping video; a gif where mp4 cannot be
+contact sheet of the views), `loop.mp4` (the input view's looping video; a gif where mp4 cannot be
 written), `summary.json`, and `dataset/`: the frames as a nerfstudio `transforms.json` with a time per frame.
 The previews are built in a temporary folder beside the output folder and moved into place when complete, so an
 interrupted run leaves no half-written output (and the next run removes what it left).

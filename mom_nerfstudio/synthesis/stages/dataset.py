@@ -1,4 +1,4 @@
-"""Stage 6: the looping videos of the animated views and the 25 static views, written as the dataset folder."""
+"""Stage 6: the looping videos of the animated views and the static views, written as the dataset folder."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ import torch
 from mom_nerfstudio.log import logger
 from mom_nerfstudio.progress import progress_bar
 from mom_nerfstudio.synthesis.config import SynthesisConfig
-from mom_nerfstudio.synthesis.motion.fit import PAPER_SGD_STEPS, MotionFitSettings, fit_3d_motion, image_grid_neighbours
+from mom_nerfstudio.synthesis.motion.fit import MotionFitSettings, fit_3d_motion, fit_settings, image_grid_neighbours
 from mom_nerfstudio.synthesis.scene import Scene
 
 NAME = "motion3d"
@@ -31,16 +31,7 @@ def key_parts(config: SynthesisConfig, image_path: Path) -> dict[str, object]:
 def _fit_settings(config: SynthesisConfig) -> MotionFitSettings:
     """The solver's settings from the options; without 3D motion ('none') the lifted prior, not fitted."""
     solver = "lift" if config.motion_solver == "none" else config.motion_solver
-    settings = MotionFitSettings(
-        solver=solver, ray_damping=config.motion_ray_damping, smoothness=config.motion_smoothness
-    )
-    if settings.solver == "lift":
-        settings.steps = 0
-    elif config.motion_solver_steps is not None:
-        settings.steps = config.motion_solver_steps
-    elif settings.solver == "sgd":
-        settings.steps = PAPER_SGD_STEPS
-    return settings
+    return fit_settings(solver, config.motion_solver_steps, config.motion_ray_damping, config.motion_smoothness)
 
 
 def compute(

@@ -1,4 +1,4 @@
-"""Stage 4: the 25 views rendered from the photo's points at rest, their holes filled, and each view's 2D motion."""
+"""Stage 4: the views rendered from the photo's points at rest, their holes filled, and each view's 2D motion."""
 
 from __future__ import annotations
 
