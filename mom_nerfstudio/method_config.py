@@ -66,10 +66,10 @@ class Mom4dTrainerConfig(TrainerConfig):
     The photo lives in one field, the dataparser's `data`: `__post_init__` runs as `ns-train mom4d --data photo.jpg`
     is parsed, moves nerfstudio's `--data` (and `--pipeline.datamanager.data`) there, and reports a wrong path in one
     line before nerfstudio prints the config and creates the run folder. `save_config` records absolute paths and the
-    run's own dataset folder (`dataset/` in the run folder) in config.yml; `setup`, before training, fills that folder
-    (`prepare_dataset`: the synthesis runs there when the cache lacks the dataset). `ns-viewer`, `ns-render`,
-    `ns-export` and the mom4d commands then read the run's own dataset, from any folder, even once the photo's cache
-    is gone.
+    run's own dataset folder (`dataset/` in the run folder); `setup`, before training, fills that folder
+    (`prepare_dataset`: the synthesis runs there when the cache lacks the dataset) and then saves config.yml.
+    `ns-viewer`, `ns-render`, `ns-export` and the mom4d commands then read the run's own dataset, from any folder, even
+    once the photo's cache is gone.
     """
 
     max_num_iterations: tyro.conf.Suppress[int] = 4000
@@ -108,19 +108,24 @@ class Mom4dTrainerConfig(TrainerConfig):
         return super().setup(**kwargs)
 
     def save_config(self) -> None:
-        """Save config.yml with absolute paths and the run's own dataset folder, which `prepare_dataset` fills."""
-        self._claim_run_dataset()
-        super().save_config()
+        """Save config.yml with absolute paths and the run's own dataset folder; while that folder is still to be
+        made, config.yml is saved by `prepare_dataset` once it is, so that a photo that cannot be synthesised leaves
+        no run folder behind."""
+        own = self._claim_run_dataset()
+        if own is None or (own / TRANSFORMS_FILE).is_file():
+            super().save_config()
 
     def prepare_dataset(self) -> None:
         """Give the run its own dataset, before training: the photo's dataset from the synthesis cache, synthesised
-        first when the cache lacks it, linked into the run folder. A bad input raises Mom4dInputError, which the
-        command line reports in one line. A run whose dataparser names another dataset reads that one as it is."""
+        first when the cache lacks it, linked into the run folder, then config.yml that names it. A bad input raises
+        Mom4dInputError, which the command line reports in one line. A run whose dataparser names another dataset
+        reads that one as it is."""
         own = self._claim_run_dataset()
         if own is None or (own / TRANSFORMS_FILE).is_file():
             return
         dataparser = self.pipeline.datamanager.dataparser
         link_dataset(synthesize(self.photo, dataparser).folder, own)
+        super().save_config()
 
     def _claim_run_dataset(self) -> Path | None:
         """Resolve the run's paths and, unless the dataparser names a dataset already, name the run's own; returns

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import tyro
+import yaml
 from conftest import EXAMPLE_PHOTO
 from nerfstudio.configs.method_configs import AnnotatedBaseConfigUnion
 
@@ -66,17 +67,22 @@ def test_the_iteration_count_is_not_an_option(capsys: pytest.CaptureFixture) -> 
     assert "max-num-iterations" in capsys.readouterr().err
 
 
-def test_saving_the_config_names_the_runs_dataset_without_synthesising(
+def test_saving_the_config_names_the_runs_dataset_which_the_set_up_makes(
     landscape, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     photo = landscape.write(tmp_path / "photos")
     monkeypatch.chdir(tmp_path)
-    config = parse_train_command(["mom4d", "--data", str(photo), "mom4d-data", "--cache-dir", "cache"])
+    args = ["mom4d", "--data", str(photo), "mom4d-data", "--cache-dir", "cache", "--max-resolution", "96"]
+    config = parse_train_command([*args, "--num-frames", "2"])
     config.save_config()
     dataparser = config.pipeline.datamanager.dataparser
-    assert dataparser.dataset == config.get_base_dir() / "dataset" and dataparser.data == photo.resolve()
-    assert (config.get_base_dir() / "config.yml").is_file()
-    assert not dataparser.dataset.exists() and not (tmp_path / "cache").exists()  # the set-up synthesises
+    run_dir = config.get_base_dir()
+    assert dataparser.dataset == run_dir / "dataset" and dataparser.data == photo.resolve()
+    assert not run_dir.exists() and not (tmp_path / "cache").exists()  # saving synthesises nothing
+    config.prepare_dataset()  # what the set-up does before training
+    assert (run_dir / "dataset" / "transforms.json").is_file()
+    saved = yaml.load((run_dir / "config.yml").read_text(), Loader=yaml.Loader)
+    assert saved.pipeline.datamanager.dataparser.dataset == run_dir / "dataset"
 
 
 def test_a_photo_that_cannot_be_synthesised_stops_the_run_in_one_line(
@@ -90,7 +96,7 @@ def test_a_photo_that_cannot_be_synthesised_stops_the_run_in_one_line(
     config.save_config()
     with pytest.raises(Mom4dInputError, match="'shapes' must be a list") as raised:
         config.setup(local_rank=0, world_size=1)  # the library raises; it does not exit
-    assert not (config.get_base_dir() / "dataset").exists()
+    assert not any((tmp_path / "outputs").rglob("*"))  # no run folder is left behind
     with pytest.raises(SystemExit) as exit_info:  # what ns-train then does with the error that reaches the top
         sys.excepthook(raised.type, raised.value, raised.tb)
     assert exit_info.value.code == 2
