@@ -1,4 +1,4 @@
-"""The synthesis: one photo in, a cached multi-view looping video dataset out.
+"""The synthesis's scheduler: the stages run in the order their declared inputs give, each from the cache or computed.
 
 `SceneSynthesis` schedules the stages of `mom_nerfstudio.synthesis.stages` (sky and water, depth, with
 `--inpaint sd` the scene's growth, the views and their 2D motion, 3D-MOM, the dataset) in the order their declared
