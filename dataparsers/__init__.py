@@ -1,1 +1,1 @@
-"""Single-image scene synthesis for mom4d: one photo in, a multi-view looping video out."""
+"""Reading a synthesised dataset: its format, at the bottom of the project, and the `mom4d-data` DataParser."""

@@ -1,8 +1,10 @@
 """The `mom4d-data` DataParser: reads a synthesised mom4d dataset and hands its frames to nerfstudio with their times.
 
 The dataset is the run's own copy (`--dataset`, which `ns-train mom4d` sets when it starts: see
-`mom_nerfstudio.method_config`), or the one the synthesis cache holds for `--data photo.jpg` with these options
-(`mom4d-synthesize` makes it). The parser never synthesises: it only reads.
+`mom_nerfstudio.method_config`), or the one the synthesis cache holds for `--data photo.jpg` with these options,
+found by its key (`mom_nerfstudio.synthesis.keys`; `mom4d-synthesize` makes it). The parser never synthesises: it
+only reads, in the dataset format (`dataparsers.dataset_format`). Its options are the synthesis's, so that
+`ns-train mom4d ... mom4d-data --<option>` sets them for the synthesis that gives the run its dataset.
 
 This module must not import nerfstudio's datamanagers (or the method config): nerfstudio imports the
 registered dataparsers while its own datamanager module is still initialising.
@@ -24,10 +26,9 @@ from nerfstudio.data.dataparsers.base_dataparser import (
 from nerfstudio.data.scene_box import SceneBox
 from nerfstudio.plugins.registry_dataparser import DataParserSpecification
 
-from dataparsers.dataset_format import SynthesizedDataset, pivot_depth
-from mom_nerfstudio.seeds import SeedCloud
+from dataparsers.dataset_format import SynthesizedDataset, scene_metadata
 from mom_nerfstudio.synthesis.config import SynthesisConfig
-from mom_nerfstudio.synthesis.runner import cached_dataset
+from mom_nerfstudio.synthesis.keys import cached_dataset
 
 
 @dataclass
@@ -43,7 +44,7 @@ class Mom4dDataParserConfig(DataParserConfig, SynthesisConfig):
     eval_views: Literal["input", "all"] = "input"
     """Images used for evaluation: the input view's frames, or every image."""
     static_views_only: bool = False
-    """Hand over only the 25 views at t = 0 (for static methods such as splatfacto)."""
+    """Hand over only the static views at t = 0 (for static methods such as splatfacto)."""
 
 
 class Mom4dDataParser(DataParser):
@@ -85,20 +86,15 @@ class Mom4dDataParser(DataParser):
             camera_type=CameraType.PERSPECTIVE,
             times=torch.tensor([[frame["time"]] for frame in frames], dtype=torch.float32),
         )
-        seeds = SeedCloud.from_dataset(dataset)
-        input_camera = dataset.input_camera()
         metadata = {
-            **seeds.to_metadata(),
-            "num_frames": dataset.num_frames,
-            "loop_blend": dataset.summary["loop_blend"],
+            **scene_metadata(dataset),
             "confidence_filenames": [dataset.folder / frame["mask_path"] for frame in frames],
-            "input_camera": input_camera,
-            "pivot_depth": pivot_depth(seeds.xyz.numpy(), input_camera),
         }
+        xyz = metadata["points3D_xyz"]
         return DataparserOutputs(
             image_filenames=[dataset.folder / frame["file_path"] for frame in frames],
             cameras=cameras,
-            scene_box=SceneBox(aabb=torch.stack([seeds.xyz.min(dim=0).values, seeds.xyz.max(dim=0).values])),
+            scene_box=SceneBox(aabb=torch.stack([xyz.min(dim=0).values, xyz.max(dim=0).values])),
             mask_filenames=[dataset.folder / frame["mask_path"] for frame in frames],
             metadata=metadata,
         )

@@ -54,7 +54,6 @@ import numpy as np
 from nerfstudio.engine.trainer import TrainerConfig
 
 from dataparsers.dataset_format import InputCamera, SynthesizedDataset
-from dataparsers.mom4d_dataparser import Mom4dDataParserConfig
 from mom_nerfstudio.atomic import atomic_file
 from mom_nerfstudio.errors import Mom4dInputError
 
@@ -156,14 +155,15 @@ def camera_path(
 
 
 def run_dataset(config: TrainerConfig) -> SynthesizedDataset:
-    """The dataset a mom4d run trained on (its own copy, which config.yml names)."""
+    """The dataset a mom4d run trained on: its own copy, which config.yml names as the dataparser's `dataset`."""
     dataparser_config = getattr(config.pipeline.datamanager, "dataparser", None)
-    if not isinstance(dataparser_config, Mom4dDataParserConfig):
+    folder = getattr(dataparser_config, "dataset", None)
+    if folder is None:
         raise Mom4dInputError(
             f"This run's dataparser is {type(dataparser_config).__name__}, not mom4d-data; "
             "camera paths with loop times need a run trained with `ns-train mom4d`."
         )
-    return dataparser_config.setup().dataset()
+    return SynthesizedDataset.read(folder)
 
 
 def write_camera_paths(

@@ -1,20 +1,22 @@
 """What every mom4d command does at the command line: parse like `ns-train`, and turn a bad input into one line.
 
-Library code raises `Mom4dInputError`; only these entry points catch it, print its message (no traceback) and exit
-with status 2.
+Library code raises `Mom4dInputError` (or the dataset format's `DatasetError`); only these entry points catch it,
+print its message (no traceback) and exit with status 2. `ns-train` is nerfstudio's command, so a mom4d run that it
+sets up reports a bad input the same way through `report_input_errors`, when the error reaches the top.
 """
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from types import TracebackType
 from typing import NoReturn, TypeVar
 
 import tyro
 from rich.console import Console
 from rich.markup import escape
 
-from mom_nerfstudio.errors import Mom4dInputError
+from mom_nerfstudio.errors import INPUT_ERRORS
 from mom_nerfstudio.log import setup_logging
 
 Command = TypeVar("Command")
@@ -26,7 +28,7 @@ def parse_command_line(command_type: type[Command], args: list[str] | None = Non
     return tyro.cli(command_type, args=args, config=(tyro.conf.FlagConversionOff,))
 
 
-def exit_with(error: Mom4dInputError, program: str) -> NoReturn:
+def exit_with(error: ValueError, program: str) -> NoReturn:
     """Print a bad input's message as one line, as `program` says it, and exit with status 2."""
     # Escaped: paths and examples in the message may hold [brackets] that rich would read as markup.
     Console(stderr=True).print(f"[bold red]{program}: {escape(str(error))}", soft_wrap=True)
@@ -44,5 +46,21 @@ def run_command(command_type: type[Command], action: Callable[[Command], object]
         command = parse_command_line(command_type)
         setup_logging()
         action(command)
-    except Mom4dInputError as error:
+    except INPUT_ERRORS as error:
         exit_with(error, program)
+
+
+def report_input_errors(program: str) -> None:
+    """From now on, a bad input that no one catches ends the process as `exit_with` does, instead of with a
+    traceback; every other error goes on to the hook there was before."""
+    previous = sys.excepthook
+    if getattr(previous, "reports_input_errors", False):
+        return
+
+    def hook(kind: type[BaseException], error: BaseException, traceback: TracebackType | None) -> None:
+        if isinstance(error, INPUT_ERRORS):
+            exit_with(error, program)
+        previous(kind, error, traceback)
+
+    hook.reports_input_errors = True  # type: ignore[attr-defined]
+    sys.excepthook = hook

@@ -12,14 +12,14 @@ from nerfstudio.engine.schedulers import ExponentialDecaySchedulerConfig
 from nerfstudio.engine.trainer import TrainerConfig
 from nerfstudio.plugins.types import MethodSpecification
 
-from dataparsers.dataset_format import RUN_DATASET, link_dataset
+from dataparsers.dataset_format import RUN_DATASET, TRANSFORMS_FILE
 from dataparsers.mom4d_dataparser import Mom4dDataParserConfig
 from mom_nerfstudio.checkpoints import register_checkpoint_globals
-from mom_nerfstudio.command_line import exit_with
+from mom_nerfstudio.command_line import report_input_errors
 from mom_nerfstudio.data import Mom4dDataManagerConfig
-from mom_nerfstudio.errors import Mom4dInputError
 from mom_nerfstudio.model import Mom4dModelConfig
 from mom_nerfstudio.pipeline import Mom4dPipelineConfig
+from mom_nerfstudio.run_dataset import link_dataset
 from mom_nerfstudio.synthesis.image_io import check_photo_path
 from mom_nerfstudio.synthesis.runner import synthesize
 
@@ -61,24 +61,33 @@ def _optimizers(max_steps: int) -> dict:
 @dataclass
 class Mom4dTrainerConfig(TrainerConfig):
     """nerfstudio's trainer config, which checks the photo while the command line is parsed and gives each run its own
-    dataset when it starts.
+    dataset when it is set up.
 
-    `__post_init__` runs as `ns-train mom4d --data photo.jpg` is parsed, so a wrong path is reported in one line
-    before nerfstudio prints the config and creates the run folder. `save_config`, which nerfstudio calls once the
-    run folder is known and before training, synthesises the photo's dataset when the cache lacks it, links it into
-    the run folder (`dataset/`) and records that copy and absolute paths in config.yml: `ns-viewer`, `ns-render`,
-    `ns-export` and the mom4d commands then read the run's own dataset, from any folder, even once the photo's
-    cache is gone.
+    The photo lives in one field, the dataparser's `data`: `__post_init__` runs as `ns-train mom4d --data photo.jpg`
+    is parsed, moves nerfstudio's `--data` (and `--pipeline.datamanager.data`) there, and reports a wrong path in one
+    line before nerfstudio prints the config and creates the run folder. `save_config` records absolute paths and the
+    run's own dataset folder (`dataset/` in the run folder); `setup`, before training, fills that folder
+    (`prepare_dataset`: the synthesis runs there when the cache lacks the dataset) and then saves config.yml.
+    `ns-viewer`, `ns-render`, `ns-export` and the mom4d commands then read the run's own dataset, from any folder, even
+    once the photo's cache is gone.
     """
 
     max_num_iterations: tyro.conf.Suppress[int] = 4000
     """Set by the model's two stages (--pipeline.model.static-steps and --pipeline.model.dynamic-steps)."""
 
     def __post_init__(self) -> None:
-        photo = self.data or self.pipeline.datamanager.data
-        if photo is not None:
-            check_photo_path(Path(photo), name="--data")
+        datamanager = self.pipeline.datamanager
+        given = self.data or datamanager.data
+        if given is not None:
+            check_photo_path(Path(given), name="--data")
+            datamanager.dataparser.data = Path(given)
+            self.data = datamanager.data = None
         self.follow_stages()
+
+    @property
+    def photo(self) -> Path:
+        """The photo the run is made from."""
+        return Path(self.pipeline.datamanager.dataparser.data)
 
     def follow_stages(self) -> None:
         """Make the iteration count and the learning-rate schedules span the model's two stages, which own them."""
@@ -91,29 +100,50 @@ class Mom4dTrainerConfig(TrainerConfig):
                 optimizer["scheduler"].max_steps = total
 
     def setup(self, **kwargs):  # type: ignore[override]
-        """The trainer, after `follow_stages` (a config changed after parsing still trains both stages in full)."""
+        """The trainer, after `follow_stages` (a config changed after parsing still trains both stages in full) and
+        `prepare_dataset`; from here on a bad input ends `ns-train` with one line, as in the mom4d commands."""
         self.follow_stages()
+        report_input_errors("mom4d")
+        self.prepare_dataset()
         return super().setup(**kwargs)
 
     def save_config(self) -> None:
-        self.output_dir = Path(self.output_dir).resolve()
-        datamanager = self.pipeline.datamanager
-        dataparser = datamanager.dataparser
-        if isinstance(dataparser, Mom4dDataParserConfig) and dataparser.dataset is None:
-            dataparser.data = Path(datamanager.data or dataparser.data).resolve()
-            datamanager.data = dataparser.data
-            try:
-                synthesised = synthesize(dataparser.data, dataparser)
-                dataparser.dataset = link_dataset(synthesised.folder, self.get_base_dir() / RUN_DATASET).folder
-            except Mom4dInputError as error:
-                exit_with(error, "mom4d")
+        """Save config.yml with absolute paths and the run's own dataset folder; while that folder is still to be
+        made, config.yml is saved by `prepare_dataset` once it is, so that a photo that cannot be synthesised leaves
+        no run folder behind."""
+        own = self._claim_run_dataset()
+        if own is None or (own / TRANSFORMS_FILE).is_file():
+            super().save_config()
+
+    def prepare_dataset(self) -> None:
+        """Give the run its own dataset, before training: the photo's dataset from the synthesis cache, synthesised
+        first when the cache lacks it, linked into the run folder, then config.yml that names it. A bad input raises
+        Mom4dInputError, which the command line reports in one line. A run whose dataparser names another dataset
+        reads that one as it is."""
+        own = self._claim_run_dataset()
+        if own is None or (own / TRANSFORMS_FILE).is_file():
+            return
+        dataparser = self.pipeline.datamanager.dataparser
+        link_dataset(synthesize(self.photo, dataparser).folder, own)
         super().save_config()
+
+    def _claim_run_dataset(self) -> Path | None:
+        """Resolve the run's paths and, unless the dataparser names a dataset already, name the run's own; returns
+        the run's own dataset folder, or None when the dataparser reads another (or is not mom4d-data)."""
+        self.output_dir = Path(self.output_dir).resolve()
+        dataparser = self.pipeline.datamanager.dataparser
+        if not isinstance(dataparser, Mom4dDataParserConfig):
+            return None
+        own = self.get_base_dir() / RUN_DATASET
+        if dataparser.dataset is None:
+            dataparser.data = self.photo.resolve()
+            dataparser.dataset = own
+        return own if Path(dataparser.dataset) == own else None
 
     def set_experiment_name(self) -> None:
         """Name the experiment after the photo (`outputs/forest_stream/mom4d/...`), not after the photo's folder."""
-        photo = self.pipeline.datamanager.data
-        if self.experiment_name is None and photo is not None and Path(photo).is_file():
-            self.experiment_name = Path(photo).stem
+        if self.experiment_name is None and self.photo.is_file():
+            self.experiment_name = self.photo.stem
         super().set_experiment_name()
 
 

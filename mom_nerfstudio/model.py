@@ -35,13 +35,13 @@ from dataparsers.dataset_format import (
     INPAINTED_LEVEL,
     INPUT_CAMERA_TO_WORLD,
     OBSERVED_LEVEL,
+    PathTable,
 )
 from mom_nerfstudio.deformation import LoopingDeformationField, ViewContraction
 from mom_nerfstudio.loop import LoopTerm, blend_copies, loop_terms, wrap_time
 from mom_nerfstudio.rendering.copies import View, rasterize_copies, rasterize_copy
 from mom_nerfstudio.seeds import SeedCloud
-from mom_nerfstudio.synthesis.motion.paths import PathTable
-from mom_nerfstudio.viewer_camera import OpeningViewControl, opening_view
+from mom_nerfstudio.viewer_camera import OpeningViewControl, opening_view, pivot_depth
 
 # Depth reported where a render is empty, so that the viewer composites its scene objects (the training cameras)
 # in front of nothing rather than behind a depth of 0.
@@ -56,7 +56,7 @@ class Mom4dModelConfig(SplatfactoModelConfig):
 
     _target: type = field(default_factory=lambda: Mom4dModel)
     static_steps: int = 500
-    """Iterations of the static stage (the 25 views at t = 0, deformation off) before the dynamic stage."""
+    """Iterations of the static stage (the static views at t = 0, deformation off) before the dynamic stage."""
     dynamic_steps: int = 3500
     """Iterations of the dynamic stage (every frame of the looping videos); the run trains both stages in full."""
     use_motion_prior: bool = True
@@ -98,8 +98,11 @@ class Mom4dModel(SplatfactoModel):
 
     def populate_modules(self) -> None:
         metadata = self.kwargs.get("metadata") or {}
-        seeds = SeedCloud.from_metadata(metadata).subsampled(self.config.max_seed_points)
-        self.num_frames = int(metadata.get("num_frames", 60))
+        all_seeds = SeedCloud.from_metadata(metadata)
+        seeds = all_seeds.subsampled(self.config.max_seed_points)
+        # The loop the dataset's videos were made with, rendered the same way.
+        self.num_frames = int(metadata["num_frames"])
+        self.loop_blend = metadata["loop_blend"]
         num_points = seeds.xyz.shape[0]
         dim_sh = num_sh_bases(self.config.sh_degree)
         colors = seeds.rgb.float() / 255.0
@@ -161,7 +164,6 @@ class Mom4dModel(SplatfactoModel):
         camera_to_world = INPUT_CAMERA_TO_WORLD if input_camera is None else input_camera.camera_to_world
         self.register_buffer("path_times", seeds.paths.times.float())
         self.register_buffer("path_offsets", seeds.paths.offsets.float())
-        self.loop_blend = metadata.get("loop_blend", "linear")
         self.deformation = LoopingDeformationField(
             contraction=ViewContraction(torch.as_tensor(camera_to_world, dtype=torch.float32), seeds.moving_points()),
             spatial_resolution=self.config.grid_spatial_resolution,
@@ -173,7 +175,8 @@ class Mom4dModel(SplatfactoModel):
         self._derived_cache: dict[str, tuple[tuple, Any]] = {}
         self.opening_view = None
         if input_camera is not None:
-            view = opening_view(input_camera.camera_to_world, input_camera.fov_degrees, float(metadata["pivot_depth"]))
+            pivot = pivot_depth(all_seeds.xyz.numpy(), input_camera)
+            view = opening_view(input_camera.camera_to_world, input_camera.fov_degrees, pivot)
             self.opening_view = OpeningViewControl(view)
             self.view_from_photo = ViewerButton("View from the photo", cb_hook=lambda _: self.opening_view.place_all())
 

@@ -1,7 +1,8 @@
 """Seed points handed over by the `mom4d-data` DataParser: where the Gaussians start, and how they move.
 
-A moving seed has a row in the dataset's path table (`mom_nerfstudio.synthesis.motion.paths.PathTable`): its offset from its
-rest position at each sampled time of the loop. Static seeds have row -1.
+The DataParser hands them over as metadata (`dataparsers.dataset_format.seed_metadata`). A moving seed has a row in
+the dataset's path table (`dataparsers.dataset_format.PathTable`): its offset from its rest position at each sampled
+time of the loop. Static seeds have row -1.
 """
 
 from __future__ import annotations
@@ -13,20 +14,8 @@ from typing import Any, Optional
 
 import torch
 
-from dataparsers.dataset_format import SynthesizedDataset
+from dataparsers.dataset_format import SEED_KEYS, PathTable
 from mom_nerfstudio.errors import Mom4dInputError
-from mom_nerfstudio.synthesis.motion.paths import PathTable
-
-REQUIRED_KEYS = (
-    "points3D_xyz",
-    "points3D_rgb",
-    "points3D_moving",
-    "points3D_footprint",
-    "points3D_path_rows",
-    "path_times",
-    "path_offsets",
-)
-"""The dataparser's metadata keys the seeds travel under (the first two are nerfstudio's own, which splatfacto reads)."""
 
 
 @dataclass
@@ -43,13 +32,13 @@ class SeedCloud:
     @classmethod
     def from_metadata(cls, metadata: Mapping[str, Any]) -> SeedCloud:
         """Read the seeds from the dataparser's metadata; explain what is missing or not finite otherwise."""
-        missing = [key for key in REQUIRED_KEYS if key not in metadata]
+        missing = [key for key in SEED_KEYS if key not in metadata]
         if missing:
             raise ValueError(
                 f"mom4d needs the seed points of the mom4d-data dataparser (missing: {', '.join(missing)}). "
                 "Train with `ns-train mom4d --data photo.jpg` (mom4d-data is its default dataparser)."
             )
-        for key in REQUIRED_KEYS:
+        for key in SEED_KEYS:
             values = torch.as_tensor(metadata[key])
             if values.is_floating_point() and not bool(torch.isfinite(values).all()):
                 bad = int((~torch.isfinite(values)).sum())
@@ -69,31 +58,6 @@ class SeedCloud:
                 offsets=torch.as_tensor(metadata["path_offsets"]).float(),
             ),
         )
-
-    @classmethod
-    def from_dataset(cls, dataset: SynthesizedDataset) -> SeedCloud:
-        """The seeds of a synthesised dataset: its points, each with the width of the pixel it was lifted from."""
-        points = dataset.points()
-        camera = dataset.input_camera()
-        xyz = torch.from_numpy(points["xyz"])
-        forward = torch.from_numpy(-camera.camera_to_world[:3, 2]).float()
-        distance = (xyz - torch.from_numpy(camera.camera_to_world[:3, 3]).float()) @ forward
-        return cls(
-            xyz=xyz,
-            rgb=torch.from_numpy(points["rgb"]),
-            moving=torch.from_numpy(points["moving"]),
-            footprint=distance / float(dataset.transforms["fl_x"]),
-            path_rows=torch.from_numpy(points["path_rows"]).long(),
-            paths=PathTable(
-                times=torch.from_numpy(points["path_times"]).float(),
-                offsets=torch.from_numpy(points["path_offsets"]).float(),
-            ),
-        )
-
-    def to_metadata(self) -> dict[str, torch.Tensor]:
-        """The seeds as the dataparser's metadata entries (read back by `from_metadata`)."""
-        values = (self.xyz, self.rgb, self.moving, self.footprint, self.path_rows, self.paths.times, self.paths.offsets)
-        return dict(zip(REQUIRED_KEYS, values))
 
     def subsampled(self, max_points: Optional[int]) -> SeedCloud:
         """At most `max_points` seeds, taken at an even stride; footprints grow so the samples still tile the surface."""

@@ -20,6 +20,8 @@ import numpy as np
 from nerfstudio.viewer.viewer import VISER_NERFSTUDIO_SCALE_RATIO
 from nerfstudio.viewer.viewer_elements import ViewerControl
 
+from dataparsers.dataset_format import SKY_DEPTH, InputCamera
+
 PULLBACK_FRACTION = 0.1
 """How far behind the input camera the viewer opens, as a fraction of the pivot's depth."""
 
@@ -32,6 +34,21 @@ class OpeningView:
     look_at: np.ndarray  # [3]
     up: np.ndarray  # [3]
     fov_y_radians: float
+
+
+def pivot_depth(points: np.ndarray, camera: InputCamera) -> float:
+    """Median depth, along the input camera's axis, of the scene in front of it, leaving out the sky.
+
+    `points` [P, 3] are in the dataset's world, like `camera`; the sky sits at SKY_DEPTH and is left out unless it
+    is all there is.
+    """
+    rotation, centre = camera.camera_to_world[:3, :3], camera.camera_to_world[:3, 3]
+    depths = (np.asarray(points, dtype=np.float64) - centre) @ -rotation[:, 2]
+    ahead = depths[depths > 0]
+    if ahead.size == 0:
+        return 1.0
+    scene = ahead[ahead < SKY_DEPTH * (1.0 - 1e-3)]
+    return float(np.median(scene if scene.size else ahead))
 
 
 def opening_view(camera_to_world: np.ndarray, fov_y_degrees: float, pivot_depth: float) -> OpeningView:

@@ -89,7 +89,7 @@ def cached_hole_views(scene: Scene, synthesis: SceneSynthesis, indices: list[int
 def measure_scene(scene: Scene, options: BenchmarkInpainting, fillers: dict[str, Filler]) -> dict:
     """Fill every view of one scene with every method and compare with the truth; time each method."""
     synthesis = true_depth_synthesis(scene, options.work_dir / "cache")
-    indices = options.views if options.views is not None else list(range(len(synthesis.views)))
+    indices = options.views if options.views is not None else list(range(len(synthesis.scene.views)))
     started = time.perf_counter()
     views = [
         view
@@ -130,7 +130,7 @@ def measure_scene(scene: Scene, options: BenchmarkInpainting, fillers: dict[str,
         logger.info("%s / %s: %s", scene.name, name, {key: round(value, 3) for key, value in results[name].items()})
     return {
         "scene": scene.name,
-        "size": f"{synthesis.intrinsics.width}x{synthesis.intrinsics.height}",
+        "size": f"{synthesis.scene.intrinsics.width}x{synthesis.scene.intrinsics.height}",
         "views": len(views),
         "methods": results,
     }

@@ -53,7 +53,7 @@ from websockets.sync.client import ClientConnection, connect
 from dataparsers.dataset_format import InputCamera
 from mom_nerfstudio.camera_paths import run_dataset
 from mom_nerfstudio.cli import load_run_config
-from mom_nerfstudio.errors import Mom4dInputError
+from mom_nerfstudio.errors import INPUT_ERRORS, Mom4dInputError
 
 CHROMIUM_FLAGS = (
     "--headless",
@@ -474,7 +474,7 @@ def main() -> None:
     check = tyro.cli(ViewerScreenshots)
     try:
         summary = run(check)
-    except Mom4dInputError as error:
+    except INPUT_ERRORS as error:
         print(f"viewer_screenshots: {error}", file=sys.stderr)
         sys.exit(2)
     print(json.dumps(summary, indent=1))

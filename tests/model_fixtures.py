@@ -36,6 +36,7 @@ def seed_metadata(num_frames: int = 8) -> dict:
         "points3D_footprint": torch.full((xyz.shape[0],), depth / FOCAL),
         **straight_path_metadata(xyz, velocity, moving > 0, num_frames),
         "num_frames": num_frames,
+        "loop_blend": "linear",
     }
 
 

@@ -36,6 +36,16 @@ def file_digest(path: Path | None) -> str | None:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
+def default_cache_folder(image_path: Path) -> Path:
+    """The default cache: a folder `mom4d_cache` beside the photo."""
+    return Path(image_path).resolve().parent / "mom4d_cache"
+
+
+def folder_entry(cache_folder: Path, stage: str, key: str) -> Path:
+    """Where the folder of `stage` under `key` lies (or would lie) in the cache folder `cache_folder`."""
+    return Path(cache_folder) / f"{stage}-{key}"
+
+
 class StageCache:
     """A folder of stage results: arrays in `.npz` files and whole folders, each under its stage key."""
 
@@ -95,7 +105,7 @@ class StageCache:
 
     def folder_path(self, stage: str, key: str) -> Path:
         """Where the folder of `stage` under `key` lies (or would lie)."""
-        return self.folder / f"{stage}-{key}"
+        return folder_entry(self.folder, stage, key)
 
     def folder_for(self, stage: str, key: str, build: Callable[[Path], None]) -> Path:
         """The folder of `stage` under `key`, built by `build(temporary_folder)` when missing."""

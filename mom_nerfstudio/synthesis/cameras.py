@@ -1,4 +1,4 @@
-"""Pinhole cameras for the synthesised views: intrinsics, the 25-view set, projection and lifting.
+"""Pinhole cameras for the synthesised views: intrinsics, the paper's view set, projection and lifting.
 
 Conventions used throughout the synthesis:
 - camera frame as in OpenCV: x right, y down, z forward; the world frame is the input camera's frame;

@@ -1,7 +1,7 @@
 """`mom4d-synthesize photo.jpg -o out/`: run the synthesis without training and write previews.
 
 Writes `depth.png`, `motion.png` (the input view's motion as a colour wheel over the photo), `views.jpg` (a
-contact sheet of the 25 views), `loop.mp4` (the input view's looping video; a gif where mp4 cannot be
+contact sheet of the views), `loop.mp4` (the input view's looping video; a gif where mp4 cannot be
 written), `summary.json`, and `dataset/`: the frames as a nerfstudio `transforms.json` with a time per frame.
 The previews are built in a temporary folder beside the output folder and moved into place when complete, so an
 interrupted run leaves no half-written output (and the next run removes what it left).
@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 import tyro
 
+from dataparsers.dataset_format import SynthesizedDataset
 from mom_nerfstudio.atomic import atomic_folder, check_can_create_in, nearest_existing, remove_stale_partials
 from mom_nerfstudio.command_line import run_command
 from mom_nerfstudio.errors import Mom4dInputError
@@ -31,7 +32,7 @@ from mom_nerfstudio.synthesis.previews import (
     write_image,
     write_video,
 )
-from mom_nerfstudio.synthesis.runner import SceneSynthesis, SynthesizedDataset
+from mom_nerfstudio.synthesis.runner import SceneSynthesis
 
 PREVIEW_FPS = 30.0
 
@@ -105,21 +106,18 @@ def _input_view_frames(dataset: SynthesizedDataset) -> list[np.ndarray]:
 
 def write_previews(synthesis: SceneSynthesis, dataset: SynthesizedDataset, output: Path) -> dict[str, Path]:
     """Write the previews of a synthesised photo into the empty folder `output`; returns what was written."""
+    scene, views = synthesis.scene, synthesis.result("views")
     written = {
-        "depth": write_image(output / "depth.png", colorize_depth(synthesis.depth)),
+        "depth": write_image(output / "depth.png", colorize_depth(scene.depth)),
         "motion": write_image(
             output / "motion.png",
             motion_overlay(
-                synthesis.image.rgb,
-                synthesis.input_view_flow(),
-                synthesis.motion_input.mask,
-                regions=synthesis.motion_input.regions,
+                scene.image.rgb, views["flows"][0].astype(np.float32), scene.motion.mask, regions=scene.motion.regions
             ),
         ),
     }
-    views = synthesis.view_arrays["rgb"]
     written["views"] = write_image(
-        output / "views.jpg", contact_sheet(list(views), columns=5, labels=[view.name for view in synthesis.views])
+        output / "views.jpg", contact_sheet(list(views["rgb"]), columns=5, labels=[view.name for view in scene.views])
     )
     written["loop"] = write_video(output / "loop.mp4", _input_view_frames(dataset), fps=PREVIEW_FPS)
     dataset_copy = output / "dataset"
@@ -128,7 +126,7 @@ def write_previews(synthesis: SceneSynthesis, dataset: SynthesizedDataset, outpu
     summary = {
         "image": str(synthesis.image_path),
         "working_size": list(synthesis.image.rgb.shape[:2]),
-        "motion_source": synthesis.motion_input.source,
+        "motion_source": scene.motion.source,
         "inconsistency_before": dataset.transforms["mom4d"]["inconsistency_before"],
         "inconsistency_after": dataset.transforms["mom4d"]["inconsistency_after"],
         "cache": str(dataset.folder),

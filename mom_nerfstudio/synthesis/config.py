@@ -8,6 +8,7 @@ from typing import Literal, Optional
 
 from mom_nerfstudio.errors import Mom4dInputError
 from mom_nerfstudio.synthesis.image_io import MIN_IMAGE_SIZE
+from mom_nerfstudio.synthesis.motion.fit import MotionFitSettings
 from mom_nerfstudio.synthesis.motion.input import AutomaticSpeeds
 
 DEFAULT_INPAINT_PROMPT = "a photograph of a natural landscape, seamless continuation of the scene, realistic, detailed"
@@ -86,7 +87,7 @@ class SynthesisConfig:
     num_frames: int = 60
     """Frames in one loop of the synthesised videos."""
     animated_views: Literal["input", "orbit", "all"] = "orbit"
-    """Views that get looping videos: the input view, the 5 straight-ahead orbit views, or all 25."""
+    """Views that get looping videos: the input view, the 5 straight-ahead orbit views, or every view."""
     motion_model: Optional[Path] = None
     """3D-Cinemagraphy's motion network checkpoint (sceneflow_model.pth), which predicts each view's 2D motion from
     the view, its motion mask and its hint field; without it, the dense hint field is the motion."""
@@ -97,16 +98,16 @@ class SynthesisConfig:
     motion_lift: Literal["surface", "constant-depth"] = "surface"
     """How image motion becomes 3D motion: along the depth surface (water recedes along its bed), or within each
     point's depth plane (as 3D-Cinemagraphy does; for comparison)."""
-    motion_solver: Literal["irls", "sgd", "lift", "none"] = "irls"
+    motion_solver: Literal["irls", "sgd", "lift", "none"] = MotionFitSettings.solver
     """3D-MOM solver: reweighted least squares damped along the viewing rays and smoothed between neighbours, the
-    paper's SGD schedule (200 steps), 'lift' (no fit: the input view's motion lifted into 3D), or 'none' (no 3D
-    motion: every animated view is animated in 2D by its own motion, the paper's ablation without 3D-MOM)."""
+    paper's SGD schedule, 'lift' (no fit: the input view's motion lifted into 3D), or 'none' (no 3D motion: every
+    animated view is animated in 2D by its own motion, the paper's ablation without 3D-MOM)."""
     motion_solver_steps: Optional[int] = None
-    """Iterations of the 3D-MOM solver; default: 20 for irls, 200 (the paper's) for sgd."""
-    motion_ray_damping: float = 0.1
+    """Iterations of the 3D-MOM solver; default: the solver's own (the paper's for sgd)."""
+    motion_ray_damping: float = MotionFitSettings.ray_damping
     """3D-MOM (irls): pull of the motion along each point's viewing ray towards the lifted input-view motion, which
     the views, a few degrees apart, barely observe; relative to the point's data."""
-    motion_smoothness: float = 0.1
+    motion_smoothness: float = MotionFitSettings.smoothness
     """3D-MOM (irls): pull of each point's motion towards its neighbours', relative to the point's data."""
     motion_paths: Literal["field", "straight"] = "field"
     """How moving points travel over the loop: along the 3D velocity field, which is zero outside the motion region

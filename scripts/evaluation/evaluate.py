@@ -52,7 +52,7 @@ from evaluation.synthetic_ground_truth import TrueViews
 from mom_nerfstudio.camera_paths import TEST_TRAJECTORIES, camera_path
 from mom_nerfstudio.synthesis.cameras import intrinsics_from_fov
 from mom_nerfstudio.synthesis.runner import SceneSynthesis
-from mom_nerfstudio.synthesis.stages.dataset import animation_flow
+from mom_nerfstudio.synthesis.stages.dataset import animation_flow, velocity_of
 
 PIQE_STRIDE = 10
 """Every PIQE_STRIDE-th frame of the path videos is scored (PIQE is per image)."""
@@ -282,14 +282,15 @@ def synthesis_errors(synthesis: SceneSynthesis, truth: GroundTruth) -> dict[str,
     """
     true_depth = truth.input_depth()
     sky = truth.sky_mask()
-    estimated_depth = synthesis.depth
+    scene = synthesis.scene
+    estimated_depth = scene.depth
     if estimated_depth.shape != true_depth.shape:
         raise ValueError(
             f"the working image is {estimated_depth.shape[::-1]} px but the truth "
             f"{true_depth.shape[::-1]}; write the scene at the method's working resolution"
         )
     result = {"depth_abs_rel": depth_abs_rel(estimated_depth, true_depth, ~sky)}
-    velocity = synthesis.motion_arrays["velocity"].reshape(*estimated_depth.shape, 3) @ OPENCV_TO_DATASET_WORLD.T
+    velocity = synthesis.result("motion3d")["velocity"].reshape(*estimated_depth.shape, 3) @ OPENCV_TO_DATASET_WORLD.T
     true_velocity = truth.input_velocity()
     moving = truth.input_motion_mask()
     water = moving & ~sky
@@ -300,7 +301,7 @@ def synthesis_errors(synthesis: SceneSynthesis, truth: GroundTruth) -> dict[str,
     clouds = moving & sky
     if clouds.any():
         height, width = true_depth.shape
-        method_distance = _distance(estimated_depth, synthesis.intrinsics.fx, width, height)
+        method_distance = _distance(estimated_depth, scene.intrinsics.fx, width, height)
         true_focal = intrinsics_from_fov(width, height, truth.fov_degrees).fx
         true_distance = _distance(true_depth, true_focal, width, height)
         errors = velocity_errors(
@@ -320,22 +321,24 @@ def synthesis_consistency(synthesis: SceneSynthesis) -> dict[str, float]:
     """The paper's multi-view consistency error (px/frame) of the 2D motions that animate the views' videos: those of
     the orbit views (the views without a look-around rotation, animated by default), each against the input view's
     (see `motion_metrics.multiview_consistency`)."""
-    if not synthesis.moving.any():
+    scene = synthesis.scene
+    if not scene.moving.any():
         return {}
     orbit = [
         index
-        for index, view in enumerate(synthesis.views)
+        for index, view in enumerate(scene.views)
         if index != 0 and view.yaw_degrees == 0.0 and view.pitch_degrees == 0.0
     ]
-    views = synthesis.view_arrays
+    views = synthesis.result("views")
+    velocity = velocity_of(scene, synthesis.result("motion3d"))
     flows = np.zeros_like(views["flows"], dtype=np.float32)
     for index in [0, *orbit]:
-        flows[index] = animation_flow(synthesis, index)
+        flows[index] = animation_flow(synthesis.config, scene, views, velocity, index)
     consistency = multiview_consistency(
         flows,
         views["depths"].astype(np.float32),
-        synthesis.world_to_cameras.cpu().numpy(),
-        synthesis.intrinsics,
+        scene.world_to_cameras.cpu().numpy(),
+        scene.intrinsics,
         input_view=0,
         views=orbit,
     )

@@ -120,14 +120,15 @@ def hole_views(
     synthesis: SceneSynthesis, scene: Scene, indices: list[int], supersampling: int = 1
 ) -> Iterator[HoleView]:
     """The views `indices` of `synthesis` as the synthesis renders them before filling, each with its true render."""
-    still_cloud = synthesis.cloud()
+    lifted = synthesis.scene
+    still_cloud = lifted.cloud()
     for index in indices:
-        view = synthesis.views[index]
-        seen = synthesis.seen_view(still_cloud, index).render
+        view = lifted.views[index]
+        seen = lifted.seen_view(still_cloud, index).render
         holes = (seen.coverage < COVERAGE_THRESHOLD).cpu().numpy()
         rendered = seen.rgb.cpu().numpy() * ~holes[..., None]
         pose = opengl_camera_to_world(view.cam_to_world.numpy())
-        truth = render(scene.truth.scene, pose, synthesis.intrinsics, 0.0, supersampling=supersampling)
+        truth = render(scene.truth.scene, pose, lifted.intrinsics, 0.0, supersampling=supersampling)
         yield HoleView(view.name, rendered.astype(np.float32), holes, truth.rgb.cpu().numpy().astype(np.float32))
 
 
@@ -261,7 +262,7 @@ def path_coverage(
     intrinsics = intrinsics_from_fov(width, height, synthesis.config.fov_degrees)
     input_pose = opengl_camera_to_world(np.eye(4))
     camera = InputCamera(input_pose, width, height, math.degrees(2.0 * math.atan(height / (2.0 * intrinsics.fy))))
-    view_poses = [opengl_camera_to_world(view.cam_to_world.numpy()) for view in synthesis.views]
+    view_poses = [opengl_camera_to_world(view.cam_to_world.numpy()) for view in synthesis.scene.views]
     input_depth = scene.truth.input_depth()
     results = []
     for trajectory in trajectories:

@@ -65,7 +65,6 @@ def configure(
     `{"pipeline.model.use_motion_prior": False, "max_num_iterations": 100}`.
     """
     config = copy.deepcopy(base)
-    config.pipeline.datamanager.data = data
     config.pipeline.datamanager.dataparser.data = data
     config.output_dir = output_dir
     config.experiment_name = name

@@ -9,13 +9,15 @@ import pytest
 import torch
 from nerfstudio.data.dataparsers.base_dataparser import DataparserOutputs
 
-from dataparsers.dataset_format import link_dataset
+from dataparsers.dataset_format import DatasetError
 from dataparsers.mom4d_dataparser import (
     Mom4dDataParser,
     Mom4dDataParserConfig,
     mom4d_dataparser,
 )
 from mom_nerfstudio.errors import Mom4dInputError
+from mom_nerfstudio.run_dataset import link_dataset
+from mom_nerfstudio.synthesis import runner
 from mom_nerfstudio.synthesis.runner import synthesize
 
 if TYPE_CHECKING:
@@ -135,6 +137,18 @@ def test_a_photo_not_synthesised_yet_is_explained(
     parser = parser_config(landscape, landscape_photo, tmp_path / "cache").setup()
     with pytest.raises(Mom4dInputError, match="has not been synthesised with these options yet.*mom4d-synthesize"):
         parser.get_dataparser_outputs("train")
+    assert not (tmp_path / "cache").exists()  # reading wrote nothing
+
+
+def test_the_parser_finds_the_cached_dataset_by_its_key_without_a_synthesis(
+    parser: Mom4dDataParser, landscape: TinyLandscape, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(*args, **kwargs):
+        raise AssertionError("the parser built a synthesis")
+
+    monkeypatch.setattr(runner.SceneSynthesis, "__init__", refuse)
+    again = parser.config.setup()
+    assert again.dataset().folder == parser.dataset().folder
 
 
 def test_a_named_dataset_is_read_as_it_is(parser: Mom4dDataParser, landscape: TinyLandscape, tmp_path: Path) -> None:
@@ -149,5 +163,5 @@ def test_a_folder_that_is_no_dataset_is_explained(
     landscape: TinyLandscape, landscape_photo: Path, tmp_path: Path
 ) -> None:
     config = parser_config(landscape, landscape_photo, tmp_path / "cache", dataset=tmp_path)
-    with pytest.raises(Mom4dInputError, match="holds no transforms.json: it is not a mom4d dataset"):
+    with pytest.raises(DatasetError, match="holds no transforms.json: it is not a mom4d dataset"):
         config.setup().get_dataparser_outputs("train")

@@ -11,7 +11,7 @@ import pytest
 import torch
 from nerfstudio.cameras.camera_paths import get_path_from_json
 
-from dataparsers.dataset_format import InputCamera, SynthesizedDataset
+from dataparsers.dataset_format import DatasetError, InputCamera, SynthesizedDataset
 from dataparsers.mom4d_dataparser import Mom4dDataParserConfig
 from mom_nerfstudio.camera_path_check import check_camera_path
 from mom_nerfstudio.camera_paths import (
@@ -230,7 +230,7 @@ def test_the_command_takes_overwrite_as_ns_train_takes_booleans() -> None:
 
 def test_missing_input_view_is_explained(dataset: SynthesizedDataset) -> None:
     dataset.transforms["mom4d"]["input_view"] = "absent"
-    with pytest.raises(Mom4dInputError, match="absent"):
+    with pytest.raises(DatasetError, match="absent"):
         dataset.input_camera()
 
 
@@ -240,13 +240,13 @@ def test_command_reads_the_runs_own_dataset_from_anywhere(
     from mom_nerfstudio.method_config import mom4d_tiny_method
 
     config = copy.deepcopy(mom4d_tiny_method.config)
-    # As ns-train sets it up: --data in the datamanager, the dataparser's own `data` left at its default.
-    config.pipeline.datamanager.data = landscape_photo
-    config.pipeline.datamanager.dataparser = Mom4dDataParserConfig(**vars(landscape.config(tmp_path / "cache")))
+    options = vars(landscape.config(tmp_path / "cache"))
+    config.pipeline.datamanager.dataparser = Mom4dDataParserConfig(**{**options, "data": landscape_photo})
     monkeypatch.chdir(tmp_path)
     config.output_dir = Path("outputs")  # relative, as ns-train's default
     config.set_timestamp()
-    config.save_config()  # synthesises the photo and gives the run its own dataset
+    config.save_config()  # as ns-train does before training: config.yml names the run's own dataset
+    config.prepare_dataset()  # as the set-up does: synthesises the photo into it
     run_dir = config.get_base_dir()
     assert (run_dir / "dataset" / "transforms.json").is_file()
     shutil.rmtree(tmp_path / "cache")  # the photo's cache may go: the run keeps what it trained on

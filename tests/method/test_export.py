@@ -35,6 +35,7 @@ def tiny_model(sh_degree: int = 0) -> Mom4dModel:
         "points3D_footprint": torch.full((XYZ.shape[0],), 0.01),
         **straight_path_metadata(XYZ, VELOCITY, MOVING > 0, NUM_FRAMES),
         "num_frames": NUM_FRAMES,
+        "loop_blend": "linear",
     }
     config = Mom4dModelConfig(
         sh_degree=sh_degree,

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
 import tyro
+import yaml
 from conftest import EXAMPLE_PHOTO
 from nerfstudio.configs.method_configs import AnnotatedBaseConfigUnion
+
+from mom_nerfstudio.errors import Mom4dInputError
 
 
 def parse_train_command(args: list[str]) -> object:
@@ -42,10 +46,11 @@ def test_bad_input_fails_while_parsing(
     assert not any(tmp_path.iterdir())  # no run folder
 
 
-def test_a_good_photo_parses_and_names_the_experiment() -> None:
-    config = parse_train_command(["mom4d", "--data", str(EXAMPLE_PHOTO)])
-    assert config.data == EXAMPLE_PHOTO
-    config.pipeline.datamanager.data = config.data  # as ns-train's main does with its --data alias
+@pytest.mark.parametrize("option", ["--data", "--pipeline.datamanager.data"])
+def test_a_good_photo_parses_into_one_field_and_names_the_experiment(option: str) -> None:
+    config = parse_train_command(["mom4d", option, str(EXAMPLE_PHOTO)])
+    assert config.photo == config.pipeline.datamanager.dataparser.data == EXAMPLE_PHOTO
+    assert config.data is None and config.pipeline.datamanager.data is None  # nerfstudio's aliases hold no copy
     config.set_experiment_name()
     assert config.experiment_name == "forest_stream"  # the photo's name, not its folder's ("examples")
 
@@ -68,16 +73,38 @@ def test_the_iteration_count_is_not_an_option(capsys: pytest.CaptureFixture) -> 
     assert "max-num-iterations" in capsys.readouterr().err
 
 
+def test_saving_the_config_names_the_runs_dataset_which_the_set_up_makes(
+    landscape, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    photo = landscape.write(tmp_path / "photos")
+    monkeypatch.chdir(tmp_path)
+    args = ["mom4d", "--data", str(photo), "mom4d-data", "--cache-dir", "cache", "--max-resolution", "96"]
+    config = parse_train_command([*args, "--num-frames", "2"])
+    config.save_config()
+    dataparser = config.pipeline.datamanager.dataparser
+    run_dir = config.get_base_dir()
+    assert dataparser.dataset == run_dir / "dataset" and dataparser.data == photo.resolve()
+    assert not run_dir.exists() and not (tmp_path / "cache").exists()  # saving synthesises nothing
+    config.prepare_dataset()  # what the set-up does before training
+    assert (run_dir / "dataset" / "transforms.json").is_file()
+    saved = yaml.load((run_dir / "config.yml").read_text(), Loader=yaml.Loader)
+    assert saved.pipeline.datamanager.dataparser.dataset == run_dir / "dataset"
+
+
 def test_a_photo_that_cannot_be_synthesised_stops_the_run_in_one_line(
     landscape, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
     photo = landscape.write(tmp_path / "[photos]")
     photo.with_suffix(".json").write_text('{"shapes": "not a list"}')  # a damaged annotation beside it
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # restored after the test
     config = parse_train_command(["mom4d", "--data", str(photo), "mom4d-data", "--max-resolution", "96"])
-    config.pipeline.datamanager.data = config.data
-    with pytest.raises(SystemExit) as exit_info:
-        config.save_config()
+    config.save_config()
+    with pytest.raises(Mom4dInputError, match="'shapes' must be a list") as raised:
+        config.setup(local_rank=0, world_size=1)  # the library raises; it does not exit
+    assert not any((tmp_path / "outputs").rglob("*"))  # no run folder is left behind
+    with pytest.raises(SystemExit) as exit_info:  # what ns-train then does with the error that reaches the top
+        sys.excepthook(raised.type, raised.value, raised.tb)
     assert exit_info.value.code == 2
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and "'shapes' must be a list" in error and "Traceback" not in error

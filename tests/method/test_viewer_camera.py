@@ -11,11 +11,12 @@ import pytest
 from model_fixtures import input_camera as model_input_camera
 from model_fixtures import seed_metadata, tiny_model
 
-from dataparsers.dataset_format import InputCamera, pivot_depth
+from dataparsers.dataset_format import INPUT_CAMERA_TO_WORLD, InputCamera
 from mom_nerfstudio.viewer_camera import (
     PULLBACK_FRACTION,
     OpeningViewControl,
     opening_view,
+    pivot_depth,
 )
 
 # The dataset world: the input camera at (1, 2, 3) looks along +y with z up (OpenGL camera-to-world).
@@ -85,10 +86,10 @@ def test_a_browser_is_placed_once_when_it_first_reports_its_camera() -> None:
 
 
 def test_the_model_offers_the_opening_view_to_the_viewer() -> None:
-    camera = InputCamera(CAMERA_TO_WORLD, width=64, height=48, fov_degrees=40.0)
-    model = tiny_model({**seed_metadata(), "input_camera": camera, "pivot_depth": 5.0})
+    camera = InputCamera(INPUT_CAMERA_TO_WORLD, width=64, height=48, fov_degrees=40.0)
+    model = tiny_model({**seed_metadata(), "input_camera": camera})
     assert isinstance(model.opening_view, OpeningViewControl)
-    np.testing.assert_allclose(model.opening_view.view.look_at, CAMERA_TO_WORLD[:3, 3] + [0.0, 5.0, 0.0])
+    np.testing.assert_allclose(model.opening_view.view.look_at, [0.0, 2.0, 0.0])  # the seeds' pivot, 2 ahead
     assert tiny_model().opening_view is None  # seeds without an input camera: the viewer keeps its default
 
 

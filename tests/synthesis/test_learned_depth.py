@@ -191,13 +191,13 @@ def test_the_learned_depth_stage_is_cached_under_its_model(
 ) -> None:
     config = landscape.config(tmp_path / "cache", depth="depth-anything", depth_model=str(models["depth-anything"]))
     first = SceneSynthesis(landscape_photo, config)
-    depth = first.depth
-    assert depth.shape == (landscape.height, landscape.width) and (depth[first.sky] == SKY_DEPTH).all()
+    depth = first.scene.depth
+    assert depth.shape == (landscape.height, landscape.width) and (depth[first.scene.sky] == SKY_DEPTH).all()
 
     again = SceneSynthesis(landscape_photo, config)
     assert again.models_to_load() == []  # cached: no weights needed
     monkeypatch.setattr(depth_stage, "compute", fail)
-    np.testing.assert_array_equal(again.depth, depth)
+    np.testing.assert_array_equal(again.scene.depth, depth)
 
     other_model = landscape.config(
         tmp_path / "cache", depth="depth-anything", depth_model=str(models["depth-anything-metric"])
@@ -241,4 +241,4 @@ def test_both_commands_accept_the_depth_options() -> None:
 
 def test_an_unknown_depth_method_is_refused(landscape: TinyLandscape, landscape_photo: Path, tmp_path: Path) -> None:
     with pytest.raises(Mom4dInputError, match="zoedepth, depth-anything, marigold"):
-        _ = SceneSynthesis(landscape_photo, landscape.config(tmp_path / "cache", depth="midas")).depth
+        _ = SceneSynthesis(landscape_photo, landscape.config(tmp_path / "cache", depth="midas")).scene

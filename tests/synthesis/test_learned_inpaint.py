@@ -261,19 +261,20 @@ def test_invented_points_join_the_datasets_cloud_as_static_points(
     with np.load(grown.dataset().folder / "points.npz") as points:
         xyz, rgb, velocity, moving = points["xyz"], points["rgb"], points["velocity"], points["moving"]
     num_pixels = landscape.width * landscape.height
-    num_invented = len(grown.invented)
+    invented = grown.value("invented")
+    num_invented = len(invented)
     assert num_invented > 0 and xyz.shape == velocity.shape == rgb.shape == (num_pixels + num_invented, 3)
     assert not velocity[num_pixels:].any() and not moving[num_pixels:].any()
     assert moving[:num_pixels].any() and np.isfinite(xyz).all()
-    np.testing.assert_array_equal(rgb[num_pixels:], np.rint(grown.invented.rgb.numpy() * 255.0).astype(np.uint8))
+    np.testing.assert_array_equal(rgb[num_pixels:], np.rint(invented.rgb.numpy() * 255.0).astype(np.uint8))
 
 
 def test_only_what_telea_would_fill_changes(grown: SceneSynthesis, landscape: TinyLandscape, tmp_path: Path) -> None:
     telea = SceneSynthesis(grown.image_path, landscape.config(tmp_path / "cache", num_frames=NUM_FRAMES))
-    observed = telea.view_arrays["confidence"] == OBSERVED_LEVEL
-    np.testing.assert_array_equal(grown.view_arrays["rgb"][observed], telea.view_arrays["rgb"][observed])
-    np.testing.assert_array_equal(grown.view_arrays["flows"], telea.view_arrays["flows"])
-    np.testing.assert_array_equal(grown.motion_arrays["velocity"], telea.motion_arrays["velocity"])
+    observed = telea.result("views")["confidence"] == OBSERVED_LEVEL
+    np.testing.assert_array_equal(grown.result("views")["rgb"][observed], telea.result("views")["rgb"][observed])
+    np.testing.assert_array_equal(grown.result("views")["flows"], telea.result("views")["flows"])
+    np.testing.assert_array_equal(grown.result("motion3d")["velocity"], telea.result("motion3d")["velocity"])
 
 
 def fail(*args, **kwargs):
@@ -288,7 +289,7 @@ def test_growth_is_cached_apart_from_the_motion(
     monkeypatch.setattr(growth_stage, "compute", fail)
     static = SceneSynthesis(grown.image_path, sd_config(landscape, cache_dir, sd_model, motion="none"))
     assert static.models_to_load() == []  # the growth is cached: no weights needed
-    assert len(static.invented) == len(grown.invented)
+    assert len(static.value("invented")) == len(grown.value("invented"))
     assert static.key("views") != grown.key("views")
     for change in (
         {"inpaint_prompt": "a snowy valley"},

@@ -224,11 +224,11 @@ def test_the_synthesis_animates_what_the_segmenter_finds_and_caches_it(landscape
     photo_path = landscape.write(tmp_path / "photo", annotate=False)
     config = landscape.config(tmp_path / "cache", segmentation="learned", segmentation_model=model)
     synthesis = SceneSynthesis(photo_path, config)
-    assert synthesis.motion_input.source == "automatic (flowing water)"
-    assert synthesis.motion_input.mask.all()  # the segmenter says water everywhere; the heuristics would not
-    assert synthesis.depth.shape == synthesis.motion_input.mask.shape  # the depth stage reads the same (cached) sky
+    assert synthesis.motion.source == "automatic (flowing water)"
+    assert synthesis.motion.mask.all()  # the segmenter says water everywhere; the heuristics would not
+    assert synthesis.scene.depth.shape == synthesis.motion.mask.shape  # the depth stage reads the same (cached) sky
     # Once cached, the model is not loaded any more: not even to find the motion again.
     release_models()
     again = SceneSynthesis(photo_path, config)
-    assert np.array_equal(again.motion_input.mask, synthesis.motion_input.mask)
+    assert np.array_equal(again.motion.mask, synthesis.motion.mask)
     assert loaded_model_count() == 0

@@ -13,9 +13,10 @@ import cv2
 import numpy as np
 import pytest
 
+from dataparsers.dataset_format import SynthesizedDataset
 from mom_nerfstudio.errors import Mom4dInputError
 from mom_nerfstudio.synthesis.config import SynthesisConfig
-from mom_nerfstudio.synthesis.runner import SceneSynthesis, SynthesizedDataset
+from mom_nerfstudio.synthesis.runner import SceneSynthesis
 from mom_nerfstudio.synthesis.stages import OPTIONS_OUTSIDE_KEYS, STAGE_OPTIONS
 from mom_nerfstudio.synthesis.stages import dataset as dataset_stage
 from mom_nerfstudio.synthesis.stages import depth as depth_stage
@@ -63,6 +64,11 @@ def read_grey(path: Path) -> np.ndarray:
     return cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
 
 
+def input_view_flow(synthesis: SceneSynthesis) -> np.ndarray:
+    """The input view's 2D motion target (px/frame, HxWx2)."""
+    return synthesis.result("views")["flows"][0].astype(np.float32)
+
+
 def fail(*args, **kwargs):
     raise AssertionError("a cached stage was recomputed")
 
@@ -93,9 +99,9 @@ def test_dataset_has_every_static_view_and_the_orbit_loops(run: Run) -> None:
 def test_every_view_has_its_depth_and_the_input_view_has_the_photo_depth(run: Run) -> None:
     with np.load(run.dataset.folder / "depths.npz") as stored:
         depths = {name: stored[name].astype(np.float32) for name in stored.files}
-    assert sorted(depths) == sorted(view.name for view in run.synthesis.views)
+    assert sorted(depths) == sorted(view.name for view in run.synthesis.scene.views)
     input_depth = depths[run.dataset.transforms["mom4d"]["input_view"]]
-    np.testing.assert_allclose(input_depth, run.synthesis.depth, rtol=2e-3)
+    np.testing.assert_allclose(input_depth, run.synthesis.scene.depth, rtol=2e-3)
     turned = depths["r1o0"]  # turned right: the right border saw no points
     assert (turned == 0).any() and (turned[turned > 0] >= 0.9).all()
 
@@ -126,7 +132,7 @@ def test_turned_views_mark_their_filled_holes(run: Run) -> None:
 def test_water_moves_and_the_rest_stays(run: Run) -> None:
     folder = run.dataset.folder
     mask = read_grey(folder / "motion_masks" / "r0o0.png") > 0
-    assert np.array_equal(mask, run.synthesis.motion_input.mask)
+    assert np.array_equal(mask, run.synthesis.motion.mask)
     assert mask[run.landscape.water_top_row + 2 :].mean() > 0.95 and not mask[: run.landscape.water_top_row - 1].any()
     first = read_rgb(folder / "images" / "r0o0_t000.png").astype(int)
     water = cv2.erode(mask.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
@@ -143,7 +149,7 @@ def test_points_carry_the_fitted_motion(run: Run) -> None:
     num_pixels = run.landscape.width * run.landscape.height
     assert xyz.shape == velocity.shape == rgb.shape == (num_pixels, 3) and moving.shape == (num_pixels,)
     moving = moving > 0.5
-    assert np.array_equal(moving.reshape(run.synthesis.motion_input.mask.shape), run.synthesis.motion_input.mask)
+    assert np.array_equal(moving.reshape(run.synthesis.motion.mask.shape), run.synthesis.motion.mask)
     assert not velocity[~moving].any()
     # The water flows right (+x in the dataset's world) and stays level (z up).
     assert (velocity[moving, 0] > 0).mean() > 0.95
@@ -153,8 +159,8 @@ def test_points_carry_the_fitted_motion(run: Run) -> None:
 
 
 def test_input_view_motion_is_the_annotated_speed(run: Run) -> None:
-    flow = run.synthesis.input_view_flow()
-    mask = run.synthesis.motion_input.mask
+    flow = input_view_flow(run.synthesis)
+    mask = run.synthesis.motion.mask
     assert np.allclose(flow[mask, 0], run.landscape.hint_speed, atol=0.01)
     assert np.allclose(flow[mask, 1], 0.0, atol=0.01)
     assert not flow[~mask].any()
@@ -233,7 +239,7 @@ def test_motion_none_gives_a_static_dataset(run: Run, monkeypatch: pytest.Monkey
 def test_a_photo_without_annotation_is_animated_automatically(landscape: TinyLandscape, tmp_path: Path) -> None:
     photo = landscape.write(tmp_path / "photo", annotate=False)
     synthesis = SceneSynthesis(photo, landscape.config(tmp_path / "cache"))
-    assert synthesis.motion_input.source.startswith("automatic")
+    assert synthesis.motion.source.startswith("automatic")
 
 
 def test_a_dense_flow_drives_the_motion(landscape: TinyLandscape, tmp_path: Path) -> None:
@@ -243,10 +249,10 @@ def test_a_dense_flow_drives_the_motion(landscape: TinyLandscape, tmp_path: Path
     np.save(tmp_path / "flow.npy", flow)
     synthesis = SceneSynthesis(photo, landscape.config(tmp_path / "cache", flow=tmp_path / "flow.npy"))
     dataset = synthesis.dataset()
-    assert synthesis.motion_input.source == "flow flow.npy"
-    assert np.allclose(synthesis.input_view_flow(), flow, atol=1e-3)
+    assert synthesis.motion.source == "flow flow.npy"
+    assert np.allclose(input_view_flow(synthesis), flow, atol=1e-3)
     assert len(dataset.transforms["frames"]) == NUM_VIEWS + ORBIT_VIEWS * (NUM_FRAMES - 1)
-    velocity, moving = synthesis.velocity.numpy(), synthesis.moving.numpy()
+    velocity, moving = synthesis.result("motion3d")["velocity"], synthesis.scene.moving.numpy()
     assert (velocity[moving, 0] > 0).all() and not velocity[~moving].any()
 
 
@@ -283,9 +289,9 @@ def test_transparent_pixels_composited_on_white_do_not_move(landscape: TinyLands
     transparent = synthesis.image.transparent
     assert transparent is not None and transparent[:, -1].all() and not transparent[:, 0].any()
     assert detect_sky(synthesis.image.rgb)[transparent].any()  # the white is taken for sky ...
-    assert synthesis.motion_input.source.startswith("automatic")
-    assert not synthesis.motion_input.mask[transparent].any()  # ... but never moves
-    assert synthesis.motion_input.mask[: landscape.horizon_row, 0].any()  # the real sky still does
+    assert synthesis.motion.source.startswith("automatic")
+    assert not synthesis.motion.mask[transparent].any()  # ... but never moves
+    assert synthesis.motion.mask[: landscape.horizon_row, 0].any()  # the real sky still does
 
 
 def test_every_option_reaches_a_stage_key_or_is_declared_outside_them() -> None:

@@ -4,19 +4,14 @@ A depth map is a float32 HxW array of z-depth: the distance along the camera's o
 pixel's ray. Monocular depth has no absolute scale, so the scale is fixed by the scene itself: the 1st
 percentile of the non-sky depths is exactly 1.0, which puts the nearest scene points at about 1 (the unit the
 test camera paths of the method are written in). The sky sits at `SKY_DEPTH`, far behind everything else, and
-every depth lies in [1, SKY_DEPTH]: there are no zeros, infinities or NaNs.
-
-Why 50: with the nearest point at 1 and camera moves of about 0.1, a point at 50 moves 1/50 as much as the
-foreground (about 2 px at 1024 px), which reads as "at infinity", while the scene still fits in a bounded box
-for the Gaussians that are later fitted to it.
+every depth lies in [1, SKY_DEPTH]: there are no zeros, infinities or NaNs. SKY_DEPTH belongs to the dataset
+format (`dataparsers.dataset_format`, which says why it is 50), whose world is measured in this convention.
 """
 
 import numpy as np
 
+from dataparsers.dataset_format import SKY_DEPTH
 from mom_nerfstudio.log import logger
-
-SKY_DEPTH = 50.0
-"""Depth of the sky, and the upper bound of every depth."""
 
 NEAR_PERCENTILE = 1.0
 """The percentile of the non-sky depths that normalisation maps to depth 1."""

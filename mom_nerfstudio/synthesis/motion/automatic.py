@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from mom_nerfstudio.log import logger
-from mom_nerfstudio.synthesis.motion.input import AutomaticSpeeds, MotionInput, MovingRegion
+from mom_nerfstudio.synthesis.motion.input import AutomaticSpeeds, MotionInput, MovingRegion, annotation_path
 from mom_nerfstudio.synthesis.segmentation import SkyAndWater
 
 RIPPLE_WAVELENGTH = 0.03
@@ -57,7 +57,7 @@ def automatic_motion(
         logger.warning(
             f"Left still in {image_path.name}, as it may not be water: {found.water.describe_doubtful()}. "
             "To animate such a region, draw a polygon labelled 'motion' over it and a line labelled 'hint' "
-            f"along its flow in labelme, saved as {image_path.with_suffix('.json').name} beside the photo."
+            f"along its flow in labelme, saved as {annotation_path(image_path).name} beside the photo."
         )
     if not regions:
         logger.warning(f"Neither sky nor water found in {image_path.name}: static scene.")

@@ -46,7 +46,7 @@ class MotionFitSettings:
     solver: MotionSolver = "irls"
     """"lift" skips the fit: each point keeps the prior (an ablation)."""
     steps: int = 20
-    """Gauss-Newton iterations for "irls"; gradient steps for "sgd" (the paper used 200)."""
+    """Gauss-Newton iterations for "irls"; gradient steps for "sgd" (the paper used PAPER_SGD_STEPS)."""
     learning_rate: float = 0.5
     """SGD only."""
     decay: float = 0.97
@@ -61,6 +61,20 @@ class MotionFitSettings:
 
 PAPER_SGD_STEPS = 200
 """The paper's schedule for the "sgd" solver."""
+
+
+def fit_settings(solver: MotionSolver, steps: int | None, ray_damping: float, smoothness: float) -> MotionFitSettings:
+    """The settings of `solver` with these regularisers: `steps` iterations, or the solver's own schedule when None
+    (the paper's for "sgd"); "lift" takes no step."""
+    settings = MotionFitSettings(solver=solver, ray_damping=ray_damping, smoothness=smoothness)
+    if solver == "lift":
+        settings.steps = 0
+    elif steps is not None:
+        settings.steps = steps
+    elif solver == "sgd":
+        settings.steps = PAPER_SGD_STEPS
+    return settings
+
 
 # Isotropic pull towards the prior, relative to a point's data: it only decides points that no view sees.
 _PRIOR_FLOOR = 1e-6

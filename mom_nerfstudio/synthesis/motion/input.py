@@ -1,11 +1,17 @@
 """What moves in the photo and how: the motion input every source (an annotation, a flow, the automatic default)
-resolves to, at the working resolution."""
+resolves to, at the working resolution, and where a photo's annotation lies."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
+
+
+def annotation_path(image_path: Path) -> Path:
+    """Where the labelme annotation of a photo is looked for: beside it, with its name (`photo.jpg` -> `photo.json`)."""
+    return Path(image_path).with_suffix(".json")
 
 
 @dataclass(frozen=True)

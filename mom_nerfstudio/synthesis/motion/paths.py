@@ -5,20 +5,22 @@ that x projects onto, zero outside the motion region, so water stays in its bed 
 region's border instead of flowing over the bank. `straight` paths (the earlier behaviour) move every point along
 its own velocity, x + s v, wherever that leads.
 
-A path table samples every moving point's offset from its rest position at evenly spaced times from -N to N frames;
-offsets in between are interpolated linearly. The synthesised looping videos and the model's motion prior read the
-same table, so they move the same points the same way.
+A path table (`dataparsers.dataset_format.PathTable`, part of the dataset) samples every moving point's offset from
+its rest position at evenly spaced times from -N to N frames; offsets in between are interpolated linearly. The
+synthesised looping videos and the model's motion prior read the same table, so they move the same points the same
+way.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 import torch
 import torch.nn.functional as F
 
+from dataparsers.dataset_format import PathTable
 from mom_nerfstudio.synthesis.cameras import Intrinsics, project_points
 
 MotionPaths = Literal["field", "straight"]
@@ -31,28 +33,6 @@ SUBSTEPS_PER_FRAME = 2
 
 _INSIDE = 0.5
 """A position moves when at least this share of the velocity map's pixels around it belong to the motion region."""
-
-
-@dataclass
-class PathTable:
-    """Offsets [M, K, 3] of M moving points from their rest positions at K times [K] (frames, -N to N, evenly spaced)."""
-
-    times: torch.Tensor
-    offsets: torch.Tensor
-    span: tuple[float, float] = field(init=False)
-    """The first and last sample times, read once (reading a GPU tensor waits for the GPU)."""
-
-    def __post_init__(self) -> None:
-        first, last = self.times[[0, -1]].tolist()
-        self.span = (float(first), float(last))
-
-    def at(self, frames: float) -> torch.Tensor:
-        """Every point's offset [M, 3] after `frames` frames of motion (clamped to the table's span)."""
-        first, last = self.span
-        position = (min(max(frames, first), last) - first) / (last - first) * (len(self.times) - 1)
-        lower = min(int(math.floor(position)), len(self.times) - 2)
-        weight = position - lower
-        return self.offsets[:, lower] * (1.0 - weight) + self.offsets[:, lower + 1] * weight
 
 
 def path_times(num_frames: int, device: torch.device | str = "cpu") -> torch.Tensor:

@@ -28,7 +28,7 @@ from mom_nerfstudio.log import logger
 from mom_nerfstudio.synthesis.config import SynthesisConfig
 from mom_nerfstudio.synthesis.motion.automatic import automatic_motion
 from mom_nerfstudio.synthesis.motion.fields import resize_flow
-from mom_nerfstudio.synthesis.motion.input import AutomaticSpeeds, MotionInput
+from mom_nerfstudio.synthesis.motion.input import AutomaticSpeeds, MotionInput, annotation_path
 from mom_nerfstudio.synthesis.segmentation import SkyAndWater, find_sky_and_water
 
 MOTION_LABEL_PREFIX = "motion"
@@ -53,6 +53,15 @@ OPTIONS_HELP = (
     "lines labelled 'hint...', start -> end), or pass --motion-mask with --hints, or --flow, "
     "or --motion none for a static scene"
 )
+
+
+def uses_automatic_motion(
+    image_path: Path, mode: str, motion_mask: Path | None, hints: Path | None, flow: Path | None
+) -> bool:
+    """Whether the photo's motion is the automatic default: no annotation beside it, no mask, hints or flow, and not
+    `--motion none` (the sources' order of precedence, see the module docstring)."""
+    given = motion_mask is not None or hints is not None or flow is not None
+    return mode == "auto" and not annotation_path(image_path).is_file() and not given
 
 
 def resolve_motion_input(
@@ -114,7 +123,7 @@ def resolve_motion_input(
         logger.info("Motion: none (static scene), as asked with --motion none.")
         return MotionInput.static(shape, "none (static scene requested)")
 
-    annotation = image_path.with_suffix(".json")
+    annotation = annotation_path(image_path)
     if annotation.is_file():
         _warn_ignored(explicit, because=f"the labelme annotation {annotation.name} beside the image")
         logger.info(f"Motion: labelme annotation {annotation} (found beside the image).")

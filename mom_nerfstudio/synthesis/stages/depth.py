@@ -2,44 +2,51 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 import numpy as np
+import torch
 
-from mom_nerfstudio.synthesis.depth import estimate_depth
-from mom_nerfstudio.synthesis.learned.loading import model_fingerprint
-
-if TYPE_CHECKING:
-    from mom_nerfstudio.synthesis.runner import SceneSynthesis
+from mom_nerfstudio.synthesis.config import SynthesisConfig
+from mom_nerfstudio.synthesis.depth import estimate_depth, learned_depth_model
+from mom_nerfstudio.synthesis.image_io import LoadedImage
+from mom_nerfstudio.synthesis.learned.loading import ModelSpec, model_fingerprint
+from mom_nerfstudio.synthesis.segmentation import SkyAndWater
 
 NAME = "depth"
 OPTIONS = ("max_resolution", "alpha_mode", "depth", "depth_model", "depth_file", "depth_file_kind")
-NEEDS = ("segmentation",)
+INPUTS = ("photo", "device", "sky_and_water")
 
 
-def active(synthesis: SceneSynthesis) -> bool:
+def active(config: SynthesisConfig) -> bool:
     """Always: every later stage stands on the depth."""
     return True
 
 
-def key_parts(synthesis: SceneSynthesis) -> dict[str, object]:
+def model(config: SynthesisConfig) -> ModelSpec | None:
+    """The learned depth model of `--depth`, or None for the weight-free methods."""
+    return learned_depth_model(config.depth, config.depth_model)
+
+
+def key_parts(config: SynthesisConfig, image_path: Path) -> dict[str, object]:
     """The learned model, by its fingerprint."""
-    model = synthesis.depth_model
-    return {"model": model_fingerprint(model) if model is not None else None}
+    spec = model(config)
+    return {"model": model_fingerprint(spec) if spec is not None else None}
 
 
-def compute(synthesis: SceneSynthesis) -> dict[str, np.ndarray]:
+def compute(
+    config: SynthesisConfig, photo: LoadedImage, device: torch.device, sky_and_water: SkyAndWater
+) -> dict[str, np.ndarray]:
     """The depth (HxW, the project's convention) and the sky mask (bool HxW)."""
-    config = synthesis.config
-    sky = synthesis.sky_and_water().sky
+    sky = sky_and_water.sky
     depth = estimate_depth(
-        synthesis.image.rgb,
+        photo.rgb,
         sky,
         method=config.depth,
         depth_file=config.depth_file,
         depth_file_kind=config.depth_file_kind,
         model=config.depth_model,
-        device=synthesis.device,
-        photo_size=synthesis.image.original_size,
+        device=device,
+        photo_size=photo.original_size,
     )
     return {"depth": depth.astype(np.float32), "sky": sky}

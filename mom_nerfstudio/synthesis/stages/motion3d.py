@@ -2,66 +2,56 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 import numpy as np
 import torch
 
 from mom_nerfstudio.log import logger
 from mom_nerfstudio.progress import progress_bar
-from mom_nerfstudio.synthesis.motion.fit import PAPER_SGD_STEPS, MotionFitSettings, fit_3d_motion, image_grid_neighbours
-
-if TYPE_CHECKING:
-    from mom_nerfstudio.synthesis.runner import SceneSynthesis
+from mom_nerfstudio.synthesis.config import SynthesisConfig
+from mom_nerfstudio.synthesis.motion.fit import MotionFitSettings, fit_3d_motion, fit_settings, image_grid_neighbours
+from mom_nerfstudio.synthesis.scene import Scene
 
 NAME = "motion3d"
 OPTIONS = ("motion_solver", "motion_solver_steps", "motion_ray_damping", "motion_smoothness")
-NEEDS = ("views",)
+INPUTS = ("scene", "views", "lifted_motion")
 
 
-def active(synthesis: SceneSynthesis) -> bool:
+def active(config: SynthesisConfig) -> bool:
     """Always: without 3D motion (`--motion-solver none`) it still reports the lifted motion's inconsistency."""
     return True
 
 
-def key_parts(synthesis: SceneSynthesis) -> dict[str, object]:
+def key_parts(config: SynthesisConfig, image_path: Path) -> dict[str, object]:
     """Nothing beyond the options and the views."""
     return {}
 
 
-def _fit_settings(synthesis: SceneSynthesis) -> MotionFitSettings:
+def _fit_settings(config: SynthesisConfig) -> MotionFitSettings:
     """The solver's settings from the options; without 3D motion ('none') the lifted prior, not fitted."""
-    config = synthesis.config
     solver = "lift" if config.motion_solver == "none" else config.motion_solver
-    settings = MotionFitSettings(
-        solver=solver, ray_damping=config.motion_ray_damping, smoothness=config.motion_smoothness
-    )
-    if settings.solver == "lift":
-        settings.steps = 0
-    elif config.motion_solver_steps is not None:
-        settings.steps = config.motion_solver_steps
-    elif settings.solver == "sgd":
-        settings.steps = PAPER_SGD_STEPS
-    return settings
+    return fit_settings(solver, config.motion_solver_steps, config.motion_ray_damping, config.motion_smoothness)
 
 
-def compute(synthesis: SceneSynthesis) -> dict[str, np.ndarray]:
+def compute(
+    config: SynthesisConfig, scene: Scene, views: dict[str, np.ndarray], lifted_motion: torch.Tensor
+) -> dict[str, np.ndarray]:
     """Per-point velocity (synthesis frame, units per frame) and the multi-view inconsistency before and after."""
-    device = synthesis.device
-    views = synthesis.view_arrays
+    device = scene.device
     flows = torch.from_numpy(views["flows"].astype(np.float32)).to(device)
     visibility = torch.from_numpy(views["visibility"]).to(device)
-    settings = _fit_settings(synthesis)
-    neighbours = image_grid_neighbours(synthesis.motion_region, torch.from_numpy(synthesis.depth).to(device))
+    settings = _fit_settings(config)
+    neighbours = image_grid_neighbours(scene.motion_region, torch.from_numpy(scene.depth).to(device))
     with progress_bar(f"3D-MOM ({settings.solver})", settings.steps) as advance:
         fit = fit_3d_motion(
-            synthesis.points,
-            synthesis.moving,
-            synthesis.world_to_cameras,
-            synthesis.intrinsics,
+            scene.points,
+            scene.moving,
+            scene.world_to_cameras,
+            scene.intrinsics,
             flows,
             visibility,
-            synthesis.lifted_motion,
+            lifted_motion,
             settings,
             neighbours,
             lambda _: advance(),
@@ -71,11 +61,11 @@ def compute(synthesis: SceneSynthesis) -> dict[str, np.ndarray]:
         "%.4f after the fit, over %d moving points and %d views.",
         fit.inconsistency_before,
         fit.inconsistency_after,
-        int(synthesis.moving.sum()),
-        len(synthesis.views),
+        int(scene.moving.sum()),
+        len(scene.views),
     )
     # Without 3D motion the views are animated by their own 2D motion; the prior's numbers are still reported.
-    velocity = torch.zeros_like(fit.velocity) if synthesis.config.motion_solver == "none" else fit.velocity
+    velocity = torch.zeros_like(fit.velocity) if config.motion_solver == "none" else fit.velocity
     return {
         "velocity": velocity.cpu().numpy(),
         "inconsistency_before": np.float32(fit.inconsistency_before),

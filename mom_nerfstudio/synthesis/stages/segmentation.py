@@ -2,42 +2,50 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from pathlib import Path
 
 import numpy as np
+import torch
 
-from mom_nerfstudio.synthesis.learned.loading import model_fingerprint
-from mom_nerfstudio.synthesis.learned_segmentation import LearnedSkyWaterSegmenter
+from mom_nerfstudio.synthesis.config import SynthesisConfig
+from mom_nerfstudio.synthesis.image_io import LoadedImage
+from mom_nerfstudio.synthesis.learned.loading import ModelSpec, model_fingerprint
+from mom_nerfstudio.synthesis.learned_segmentation import LearnedSkyWaterSegmenter, learned_segmentation_model
 from mom_nerfstudio.synthesis.segmentation import DoubtfulWater, SkyAndWater, WaterSearch, find_sky_and_water_of
-
-if TYPE_CHECKING:
-    from mom_nerfstudio.synthesis.runner import SceneSynthesis
 
 NAME = "segmentation"
 OPTIONS = ("max_resolution", "alpha_mode", "segmentation", "segmentation_model")
-NEEDS: tuple[str, ...] = ()
+INPUTS = ("photo", "photo_path", "device")
 
 
-def active(synthesis: SceneSynthesis) -> bool:
+def active(config: SynthesisConfig) -> bool:
     """Always: the depth and the automatic motion read the sky and the water."""
     return True
 
 
-def key_parts(synthesis: SceneSynthesis) -> dict[str, object]:
+def model(config: SynthesisConfig) -> ModelSpec | None:
+    """The learned segmentation model of `--segmentation learned`, or None for the weight-free detectors."""
+    return learned_segmentation_model(config.segmentation_model) if config.segmentation == "learned" else None
+
+
+def key_parts(config: SynthesisConfig, image_path: Path) -> dict[str, object]:
     """The learned model, by its fingerprint."""
-    model = synthesis.segmentation_model
-    return {"model": model_fingerprint(model) if model is not None else None}
+    spec = model(config)
+    return {"model": model_fingerprint(spec) if spec is not None else None}
 
 
-def compute(synthesis: SceneSynthesis) -> dict[str, np.ndarray]:
+def compute(
+    config: SynthesisConfig, photo: LoadedImage, photo_path: Path, device: torch.device
+) -> dict[str, np.ndarray]:
     """The sky and water masks (the calm part of the water too), and the doubtful water regions the detectors left
     out."""
-    rgb = synthesis.image.rgb
-    if synthesis.segmentation_model is not None:
-        sky, water = LearnedSkyWaterSegmenter(synthesis.segmentation_model, synthesis.device).segment(rgb)
+    rgb = photo.rgb
+    spec = model(config)
+    if spec is not None:
+        sky, water = LearnedSkyWaterSegmenter(spec, device).segment(rgb)
         found = SkyAndWater(sky=sky, water=WaterSearch(water=water, doubtful=()))
     else:
-        found = find_sky_and_water_of(synthesis.image_path, rgb, synthesis.config.alpha_mode)
+        found = find_sky_and_water_of(photo_path, rgb, config.alpha_mode)
     doubtful = found.water.doubtful
     return {
         "sky": found.sky,
