@@ -322,3 +322,18 @@ def test_an_option_changes_the_key_of_the_stage_that_reads_it_and_of_those_after
         assert base.key("dataset") != other.key("dataset")
     if unchanged is not None:
         assert base.key(unchanged) == other.key(unchanged)
+
+
+def test_the_loop_length_changes_the_views_only_when_the_motion_is_automatic(
+    landscape: TinyLandscape, tmp_path: Path
+) -> None:
+    """The automatic motion's speeds are shares of the frame per loop: another loop length is another motion."""
+    from mom_nerfstudio.synthesis.keys import StageKeys
+
+    annotated = landscape.write(tmp_path / "annotated", annotate=True)
+    automatic = landscape.write(tmp_path / "automatic", annotate=False)
+    for photo, changes in ((annotated, False), (automatic, True)):
+        short = StageKeys(photo, landscape.config(tmp_path / "cache", num_frames=6))
+        long = StageKeys(photo, landscape.config(tmp_path / "cache", num_frames=12))
+        assert (short.key("views") != long.key("views")) is changes
+        assert short.key("depth") == long.key("depth")
