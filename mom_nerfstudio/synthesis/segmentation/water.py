@@ -4,9 +4,9 @@ texture and its place.
 The rippled-water rule is built to be wrong on the safe side: a region moves only when its colour, its texture and
 its place all say water. Candidates are cool pixels (bluer than red, and bluer than the photo's land) below the sky
 and, when the photo shows sky, below the horizon (`mom_nerfstudio.synthesis.horizon`), where they are dense. A
-candidate region is water when most of it is textured (ripples, foam) and its texture is streaked along the
-horizontal, as ripples are on a surface seen at a grazing angle; inside it, only the cool pixels count (a sail or a
-boat on the water stays out). Regions that fail a test are doubtful and stay still: a smooth or hazy one may be calm
+candidate region is water when most of it is textured (ripples, foam), its texture is streaked along the horizontal, as
+ripples are on a surface seen at a grazing angle, and no long upright straight edges cross it (a glass facade, columns,
+masts); inside it, only the cool pixels away from upright edges count (a sail or a boat on the water stays out). Regions that fail a test are doubtful and stay still: a smooth or hazy one may be calm
 water, fog, distant haze, a road or a slab; an evenly textured one rock or foliage. Wood, earth and grey rock are not
 cooler than the land and never candidates.
 """
@@ -51,6 +51,13 @@ WATER_MIN_TEXTURE = 0.012
 
 WATER_MIN_TEXTURED_SHARE = 0.5
 """A water region is textured when at least this share of its pixels is: smooth regions are left still."""
+
+MAX_UPRIGHT_LINES = 0.015
+"""A rippled region is structure (a glass facade, a colonnade, masts) when more than this share of it lies on long,
+nearly vertical straight edges: ripples never draw them."""
+
+UPRIGHT_LINE_LENGTH = 0.04
+"""Length (share of the long side) from which a straight edge within 15 degrees of vertical counts."""
 
 WATER_MIN_ANISOTROPY = 1.5
 """Ripples on a surface seen at a grazing angle are streaks along the horizontal: the intensity changes faster
@@ -136,6 +143,7 @@ def _rippled_water(rgb: np.ndarray, sky: np.ndarray, calm: np.ndarray) -> tuple[
     regions = drop_small_components(opened(regions, 5), MIN_WATER_FRACTION)
     textured = fine_texture(small) > WATER_MIN_TEXTURE
     anisotropy = gradient_anisotropy(small)
+    upright = upright_lines(small)
     count, labels, stats, centroids = cv2.connectedComponentsWithStats(regions.astype(np.uint8), connectivity=8)
     water = np.zeros_like(regions)
     doubtful = []
@@ -143,7 +151,7 @@ def _rippled_water(rgb: np.ndarray, sky: np.ndarray, calm: np.ndarray) -> tuple[
         region = labels == label
         if calm_small[region].mean() > 0.5:
             continue
-        reason = _doubt(region, textured, anisotropy)
+        reason = _doubt(region, textured, anisotropy, upright)
         if reason is None:
             water |= region
             continue
@@ -151,9 +159,11 @@ def _rippled_water(rgb: np.ndarray, sky: np.ndarray, calm: np.ndarray) -> tuple[
         centre = (float(centroids[label][0]) / width, float(centroids[label][1]) / height)
         doubtful.append(DoubtfulWater(stats[label, cv2.CC_STAT_AREA] / region.size, centre, reason))
     doubtful.sort(key=lambda region: region.fraction, reverse=True)
-    # Inside a rippled region only the cool pixels are water: a sail or a hull on it is not.
+    # Inside a rippled region only the cool pixels away from upright edges are water: a sail, a mast or a hull on it is
+    # not.
     colour = cv2.blur(small, (5, 5))
-    water = opened(water & (colour[..., 2] > colour[..., 0]), 3)
+    near_upright = cv2.dilate(upright.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    water = opened(water & (colour[..., 2] > colour[..., 0]) & ~near_upright, 3)
     return resized_mask(water, rgb.shape) & ~sky, tuple(doubtful)
 
 
@@ -175,10 +185,24 @@ def _water_coloured(rgb: np.ndarray, ground: np.ndarray) -> np.ndarray:
     return coolness > max(MIN_COOLNESS, land + COOLER_THAN_LAND)
 
 
-def _doubt(region: np.ndarray, textured: np.ndarray, anisotropy: np.ndarray) -> str | None:
+def upright_lines(rgb: np.ndarray) -> np.ndarray:
+    """bool HxW: the pixels on long straight edges within 15 degrees of vertical (LSD line segments)."""
+    grey = (cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY) * 255).astype(np.uint8)
+    segments = cv2.createLineSegmentDetector().detect(grey)[0]
+    lines = np.zeros(grey.shape, dtype=np.uint8)
+    minimum = UPRIGHT_LINE_LENGTH * max(grey.shape)
+    for x0, y0, x1, y1 in segments[:, 0] if segments is not None else ():
+        if np.hypot(x1 - x0, y1 - y0) > minimum and abs(x1 - x0) < np.tan(np.radians(15)) * abs(y1 - y0):
+            cv2.line(lines, (round(x0), round(y0)), (round(x1), round(y1)), 1, 2)
+    return lines.astype(bool)
+
+
+def _doubt(region: np.ndarray, textured: np.ndarray, anisotropy: np.ndarray, upright: np.ndarray) -> str | None:
     """Why a water-coloured `region` should be left still, or None when it looks like water."""
     if textured[region].mean() < WATER_MIN_TEXTURED_SHARE:
         return "it is smooth or hazy: calm water looks like that, but so do fog, distant haze, a road or a slab"
     if np.median(anisotropy[region]) < WATER_MIN_ANISOTROPY:
         return "its texture is not streaked like ripples: rock or foliage look like that"
+    if upright[region].mean() > MAX_UPRIGHT_LINES:
+        return "long upright straight edges cross it: a facade, columns or masts look like that"
     return None

@@ -260,3 +260,18 @@ def test_a_small_working_copy_is_read_like_the_photo_at_the_texture_size(tmp_pat
     np.testing.assert_array_equal(found.sky, at_texture_size.sky)
     np.testing.assert_array_equal(found.water.water, at_texture_size.water.water)
     assert found.water.water[60:, 40:90].mean() > 0.8
+
+
+def test_find_water_leaves_a_cool_streaked_facade_crossed_by_upright_edges_still():
+    """A glass facade reflecting the sky is cool and streaked by its floors, but its mullions are long upright lines."""
+    rgb = np.concatenate([blue_sky(120, 480), grass(240, 480, seed=11)])
+    facade = streaked_water(180, 300, seed=12, streak_rows=6)
+    for offset in range(3):
+        facade[:, offset::32] = 0.6  # mullions 3 px wide every 32 px, the whole height of the facade
+    rgb[180:, 90:390] = facade
+    found = find_water(rgb, detect_sky(rgb))
+    assert not found.water[180:, 90:390].any()
+    assert any("upright" in region.reason for region in found.doubtful)
+    # Without the mullions the same facade would be taken for rippled water.
+    rgb[180:, 90:390] = streaked_water(180, 300, seed=12, streak_rows=6)
+    assert find_water(rgb, detect_sky(rgb)).water[200:, 110:370].mean() > 0.9
