@@ -7,7 +7,9 @@ path is drawn to strong horizontal edges (a ridge, a roof, the sea's horizon). A
 soft pixels along the top of this photo (an orange dusk, a grey storm, a dark night sky), or a daytime sky's blue or
 grey-white. Pixels much darker than the top of their column (hazy mountains), green pixels (foliage) and the lowest
 part of the frame look like ground. A photo whose top is not soft, or is dark and neither a smooth night sky nor
-brighter than the rest (water or foliage filling the frame), has no sky.
+brighter than the rest (water or foliage filling the frame), has no sky. Clouds never draw long straight edges
+that are not level: the pixels along such edges (a mast, a tower, a gable) stay out of the sky, and what they cut off
+from the top of the frame with it.
 
 Smooth pale ground that touches the sky with no edge between (fog with nothing in it, a snowfield at the horizon)
 cannot be told from the sky and may be taken as sky.
@@ -30,6 +32,7 @@ from mom_nerfstudio.synthesis.segmentation.features import (
     texture_at,
     vegetation_likeness,
 )
+from mom_nerfstudio.synthesis.segmentation.lines import straight_edges
 from mom_nerfstudio.synthesis.segmentation.masks import components_touching_top, snapped_to_edges
 from mom_nerfstudio.synthesis.segmentation.skyline import cheapest_skyline
 
@@ -86,6 +89,17 @@ SEED_COLOURS = 256
 SEED_COLOUR_DISTANCE = (6.0, 20.0)
 """CIELAB distance to the nearest of the sky's colours at which a pixel has fully, and no longer, the sky's colour."""
 
+STRUCTURE_LINE_LENGTH = 0.03
+"""Straight edges at least this long (a share of the long side) are drawn by structure, never by clouds: a mast, a
+tower, a gable or a rocket rising into the sky is not swallowed by it."""
+
+STRUCTURE_MAX_TILT = 70.0
+"""... when they are at most this many degrees away from vertical: a flat horizon over the sea is a straight edge
+too, and the sky reaches down to it."""
+
+STRUCTURE_MARGIN = 0.006
+"""Pixels within this share of the long side of such an edge stay out of the sky."""
+
 
 def detect_sky(rgb: np.ndarray, costs: SkyCosts = SkyCosts()) -> np.ndarray:
     """Find the sky of a photo (HxWx3 float32 RGB in [0, 1]): bool HxW, True on sky, all False without sky."""
@@ -116,7 +130,10 @@ def detect_sky(rgb: np.ndarray, costs: SkyCosts = SkyCosts()) -> np.ndarray:
         return np.zeros(rgb.shape[:2], dtype=bool)
     full = resized_mask(sky, rgb.shape)
     radius = round(6 * max(1.0, max(rgb.shape[:2]) / TEXTURE_LONG_SIDE))
-    return components_touching_top(snapped_to_edges(full, rgb, radius))
+    sky = snapped_to_edges(full, rgb, radius)
+    margin = max(1, round(STRUCTURE_MARGIN * max(rgb.shape[:2])))
+    sky &= ~straight_edges(rgb, STRUCTURE_LINE_LENGTH, STRUCTURE_MAX_TILT, margin)
+    return components_touching_top(sky)
 
 
 def _sky_seeds(small: np.ndarray, soft: np.ndarray, texture: np.ndarray, band: int) -> np.ndarray | None:

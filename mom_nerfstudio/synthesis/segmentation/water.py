@@ -28,6 +28,7 @@ from mom_nerfstudio.synthesis.segmentation.features import (
     shrunk,
     texture_at,
 )
+from mom_nerfstudio.synthesis.segmentation.lines import straight_edges
 from mom_nerfstudio.synthesis.segmentation.masks import below_lowest, drop_small_components, opened
 from mom_nerfstudio.synthesis.segmentation.reflection import calm_water, find_shoreline
 
@@ -143,7 +144,7 @@ def _rippled_water(rgb: np.ndarray, sky: np.ndarray, calm: np.ndarray) -> tuple[
     regions = drop_small_components(opened(regions, 5), MIN_WATER_FRACTION)
     textured = fine_texture(small) > WATER_MIN_TEXTURE
     anisotropy = gradient_anisotropy(small)
-    upright = upright_lines(small)
+    upright = straight_edges(small, UPRIGHT_LINE_LENGTH, max_tilt=15.0)
     count, labels, stats, centroids = cv2.connectedComponentsWithStats(regions.astype(np.uint8), connectivity=8)
     water = np.zeros_like(regions)
     doubtful = []
@@ -183,18 +184,6 @@ def _water_coloured(rgb: np.ndarray, ground: np.ndarray) -> np.ndarray:
     coolness = colour[..., 2] - colour[..., 0]
     land = float(np.percentile(coolness[ground], LAND_PERCENTILE)) if ground.any() else 0.0
     return coolness > max(MIN_COOLNESS, land + COOLER_THAN_LAND)
-
-
-def upright_lines(rgb: np.ndarray) -> np.ndarray:
-    """bool HxW: the pixels on long straight edges within 15 degrees of vertical (LSD line segments)."""
-    grey = (cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY) * 255).astype(np.uint8)
-    segments = cv2.createLineSegmentDetector().detect(grey)[0]
-    lines = np.zeros(grey.shape, dtype=np.uint8)
-    minimum = UPRIGHT_LINE_LENGTH * max(grey.shape)
-    for x0, y0, x1, y1 in segments[:, 0] if segments is not None else ():
-        if np.hypot(x1 - x0, y1 - y0) > minimum and abs(x1 - x0) < np.tan(np.radians(15)) * abs(y1 - y0):
-            cv2.line(lines, (round(x0), round(y0)), (round(x1), round(y1)), 1, 2)
-    return lines.astype(bool)
 
 
 def _doubt(region: np.ndarray, textured: np.ndarray, anisotropy: np.ndarray, upright: np.ndarray) -> str | None:

@@ -51,6 +51,17 @@ def test_detect_sky_ignores_smooth_bright_patches_that_do_not_reach_the_top():
     assert not detect_sky(rgb).any()
 
 
+def test_detect_sky_leaves_out_a_smooth_mast_rising_into_it():
+    """A mast of nearly the sky's colour is told from the sky by its long straight upright edges."""
+    rows, width = 240, 320
+    half = rows // 2
+    rgb = np.concatenate([blue_sky(half, width), grass(rows - half, width)])
+    rgb[20:half, 150:156] = [0.85, 0.85, 0.85]  # smooth and pale, like a hazy sky
+    sky = detect_sky(rgb)
+    assert sky[:half, :100].mean() > 0.95
+    assert sky[20:half, 150:156].mean() < 0.3  # swallowed whole without the edges (0.99)
+
+
 def streaked_water(rows: int, width: int, seed: int, streak_rows: int = 2) -> np.ndarray:
     """Bright, colourless, slightly blue water streaked across its flow (white water, ripples)."""
     rng = np.random.default_rng(seed)
