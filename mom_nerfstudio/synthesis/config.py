@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Literal, Optional
 
 from mom_nerfstudio.errors import Mom4dInputError
+from mom_nerfstudio.loop import LoopBlend
 from mom_nerfstudio.synthesis.image_io import MIN_IMAGE_SIZE
 from mom_nerfstudio.synthesis.motion.fit import MotionFitSettings
 from mom_nerfstudio.synthesis.motion.input import AutomaticSpeeds
@@ -112,7 +113,7 @@ class SynthesisConfig:
     motion_paths: Literal["field", "straight"] = "field"
     """How moving points travel over the loop: along the 3D velocity field, which is zero outside the motion region
     (water stays in its bed), or in straight lines along their own velocity (for comparison)."""
-    loop_blend: Literal["contrast-preserving", "linear"] = "contrast-preserving"
+    loop_blend: LoopBlend = "contrast-preserving"
     """How the loop's two copies of the moving content are mixed: keeping the texture's local contrast, or a plain
     cross-fade (which dims moving texture mid-loop and shows distinct features twice)."""
     cache_dir: Optional[Path] = None
