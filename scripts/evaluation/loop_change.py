@@ -53,9 +53,7 @@ def input_view_loop_change(photo: Path, max_resolution: int, num_frames: int = 6
     """Synthesise `photo` (a copy of it alone, so no annotation beside it is read) at `max_resolution` with the
     default options and return its input view's loop at t = 0 and t = 0.5."""
     from mom_nerfstudio.synthesis.config import SynthesisConfig
-    from mom_nerfstudio.synthesis.point_features import COVERAGE_THRESHOLD, RGB
     from mom_nerfstudio.synthesis.runner import SceneSynthesis
-    from mom_nerfstudio.synthesis.stages.dataset import looping_view, velocity_of
 
     with tempfile.TemporaryDirectory() as folder:
         alone = Path(folder) / f"photo{photo.suffix}"
@@ -64,12 +62,36 @@ def input_view_loop_change(photo: Path, max_resolution: int, num_frames: int = 6
             max_resolution=max_resolution, num_frames=num_frames, cache_dir=Path(folder) / "cache", device="auto"
         )
         synthesis = SceneSynthesis(alone, config)
+        try:
+            from mom_nerfstudio.synthesis.stages.dataset import velocity_of
+        except ImportError:  # a checkout from before the stages received their inputs (`--code` of a benchmark)
+            return _loop_change_of_runner(synthesis, num_frames)
+        from mom_nerfstudio.synthesis.stages.dataset import looping_view
+
         scene, views = synthesis.scene, synthesis.result("views")
         first = views["rgb"][0].astype(np.float32) / 255.0
         if not scene.moving.any():
             return LoopChange(first, first, scene.motion.mask)
         velocity = velocity_of(scene, synthesis.result("motion3d"))
         frame = looping_view(config, scene, views, 0, velocity).frame(num_frames // 2)
-        covered = (frame.coverage >= COVERAGE_THRESHOLD).cpu().numpy()
-        middle = np.where(covered[..., None], frame.features[..., RGB].clamp(0, 1).cpu().numpy(), first)
-        return LoopChange(first, middle.astype(np.float32), scene.motion.mask)
+        return _loop_change(first, frame, scene.motion.mask)
+
+
+def _loop_change_of_runner(synthesis, num_frames: int) -> LoopChange:
+    """The same, for a synthesis whose stages read everything off the runner."""
+    from mom_nerfstudio.synthesis.stages.dataset import looping_view, motion_paths
+
+    first = synthesis.view_arrays["rgb"][0].astype(np.float32) / 255.0
+    mask = synthesis.motion_input.mask
+    if not synthesis.moving.any():
+        return LoopChange(first, first, mask)
+    return _loop_change(first, looping_view(synthesis, 0, motion_paths(synthesis)).frame(num_frames // 2), mask)
+
+
+def _loop_change(first: np.ndarray, frame, mask: np.ndarray) -> LoopChange:
+    """The loop's change from its first frame to the rendered `frame` (what the frame does not cover keeps `first`)."""
+    from mom_nerfstudio.synthesis.point_features import COVERAGE_THRESHOLD, RGB
+
+    covered = (frame.coverage >= COVERAGE_THRESHOLD).cpu().numpy()
+    middle = np.where(covered[..., None], frame.features[..., RGB].clamp(0, 1).cpu().numpy(), first)
+    return LoopChange(first, middle.astype(np.float32), mask)
