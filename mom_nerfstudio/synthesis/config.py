@@ -70,7 +70,7 @@ class SynthesisConfig:
     auto_water_flow: float = 0.12
     """Without a given motion: how far rippled water (a river, the sea's waves) flows down the image over one loop,
     as a share of the frame's height."""
-    auto_calm_ripple: float = 0.02
+    auto_calm_ripple: float = 0.05
     """Without a given motion: how far calm water that mirrors the scene sways sideways over one loop, as a share of
     the frame's width (its reflection shimmers)."""
     motion: Literal["auto", "none"] = "auto"
