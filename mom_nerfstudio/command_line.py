@@ -35,15 +35,18 @@ def exit_with(error: ValueError, program: str) -> NoReturn:
     sys.exit(2)
 
 
-def run_command(command_type: type[Command], action: Callable[[Command], object], program: str) -> None:
-    """Parse `command_type` from the command line and run `action` on it, reporting a bad input in one line.
+def run_command(
+    command_type: type[Command], action: Callable[[Command], object], program: str, args: list[str] | None = None
+) -> None:
+    """Parse `command_type` from the command line (`args`, default `sys.argv`) and run `action` on it, reporting a
+    bad input in one line.
 
     Parsing is inside the handler too: a config's `__post_init__` may refuse a value that tyro parsed. tyro
     reports such a refusal itself only for configs nested under an option prefix; one without a prefix (the
     synthesis options of `mom4d-synthesize`) raises out of `tyro.cli`.
     """
     try:
-        command = parse_command_line(command_type)
+        command = parse_command_line(command_type, args)
         setup_logging()
         action(command)
     except INPUT_ERRORS as error:
