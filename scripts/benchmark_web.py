@@ -83,7 +83,9 @@ def run(benchmark: WebBenchmark) -> dict:
     """Export, open the page, measure; returns the numbers."""
     chromium = find_chromium(benchmark.chromium)
     if chromium is None:
-        raise SystemExit(f"benchmark_web: no Chromium at {benchmark.chromium}; install it (apt-get install -y chromium).")
+        raise SystemExit(
+            f"benchmark_web: no Chromium at {benchmark.chromium}; install it (apt-get install -y chromium)."
+        )
     start = time.perf_counter()
     export = export_web_run(
         WebExportCommand(

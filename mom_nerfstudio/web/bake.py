@@ -34,7 +34,8 @@ class BakedLoop:
 
     `means`, `quats` (unit, wxyz), `log_scales`, `colours` (RGB in [0, 1]) and `opacities` cover every Gaussian at
     rest; the first `moving` of them also have a pose at each of `pose_frames`: `pose_means` [P, M, 3] and, when the
-    residual changes their shape, `pose_quats` [P, M, 4] and `pose_log_scales` [P, M, 3].
+    residual changes their shape, `pose_quats` [P, M, 4] and `pose_log_scales` [P, M, 3]. `source_rows` are the
+    Gaussians' rows in the model.
     """
 
     means: np.ndarray
@@ -50,6 +51,7 @@ class BakedLoop:
     num_frames: int
     loop_blend: str
     background: list[float]
+    source_rows: np.ndarray
 
     @property
     def still(self) -> int:
@@ -70,6 +72,7 @@ class BakedLoop:
             log_scales=self.log_scales[rows],
             colours=self.colours[rows],
             opacities=self.opacities[rows],
+            source_rows=self.source_rows[rows],
         )
 
 
@@ -137,6 +140,7 @@ def bake_loop(model: Mom4dModel, camera: WebCamera, frame_step: int = 1) -> Bake
         num_frames=int(model.num_frames),
         loop_blend=str(model.loop_blend),
         background=[float(value) for value in model._get_background_color().reshape(-1)[:3].cpu()],
+        source_rows=order.cpu().numpy(),
     )
 
 

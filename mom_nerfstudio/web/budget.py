@@ -42,7 +42,6 @@ def fit_to_budget(loop: BakedLoop, max_bytes: int) -> Fitted:
             fitted.loop = loop
             return fitted
     poses = len(loop.pose_frames)
-    total = loop.means.shape[0]
     floor = encoded_size(loop.moving, loop.moving, poses, False)
     if floor > max_bytes:
         raise Mom4dInputError(
@@ -50,15 +49,15 @@ def fit_to_budget(loop: BakedLoop, max_bytes: int) -> Fitted:
             f"the budget of {max_bytes / MEGABYTE:.1f} MB; raise --max-megabytes or store fewer poses with a larger "
             "--frame-step."
         )
-    keep_count = loop.still
-    while keep_count > 0 and encoded_size(loop.moving + keep_count, loop.moving, poses, False) > max_bytes:
-        # Each still Gaussian costs the same: solve for the count, then step down past alignment padding.
-        per_gaussian = encoded_size(total, loop.moving, poses, False) - encoded_size(
-            total - 1, loop.moving, poses, False
-        )
-        excess = encoded_size(loop.moving + keep_count, loop.moving, poses, False) - max_bytes
-        keep_count -= max(1, -(-excess // max(per_gaussian, 1)))
-    keep_count = max(keep_count, 0)
+    # The most still Gaussians that fit (the size grows with their count).
+    low, high = 0, loop.still
+    while low < high:
+        middle = (low + high + 1) // 2
+        if encoded_size(loop.moving + middle, loop.moving, poses, False) <= max_bytes:
+            low = middle
+        else:
+            high = middle - 1
+    keep_count = low
     order = np.argsort(-loop.opacities[loop.moving :], kind="stable")
     keep = np.zeros(loop.still, dtype=bool)
     keep[order[:keep_count]] = True
