@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from model_fixtures import FOCAL, IMAGE_SIZE, tiny_model
+from model_fixtures import FOCAL, IMAGE_SIZE, seed_metadata, tiny_model
 
 from mom_nerfstudio.model import Mom4dModel
 from mom_nerfstudio.web.camera import WebCamera
@@ -20,6 +20,19 @@ def seed_camera() -> WebCamera:
     camera_to_world = np.eye(4)
     camera_to_world[:3, :4] = [[1.0, 0.0, 0.0, 0.0], [0.0, 0.0, -1.0, 0.0], [0.0, 1.0, 0.0, 0.0]]
     return WebCamera(camera_to_world, FOCAL, FOCAL, width / 2, height / 2, width, height, PIVOT_DEPTH)
+
+
+def textured_model(loop_blend: str = "contrast-preserving") -> Mom4dModel:
+    """The tiny model with random seed colours and small footprints: mid-loop, its moving half shows two shifted copies
+    of a fine texture, which the contrast-preserving blend keeps as contrasted as either copy."""
+    metadata = seed_metadata()
+    generator = torch.Generator().manual_seed(0)
+    metadata["points3D_rgb"] = torch.randint(0, 256, metadata["points3D_rgb"].shape, generator=generator).to(
+        torch.uint8
+    )
+    metadata["points3D_footprint"] = metadata["points3D_footprint"] * 0.4
+    metadata["loop_blend"] = loop_blend
+    return tiny_model(metadata)
 
 
 def deforming_model() -> Mom4dModel:

@@ -62,12 +62,6 @@ def export_web(
         logger.warning(
             "To fit the scene within --max-megabytes %g, the page leaves out %s.", options.max_megabytes, what
         )
-    if fitted.loop.loop_blend != "linear":
-        logger.info(
-            "The page blends the loop's two copies linearly; the model's %s blend restores the contrast of moving "
-            "texture mid-loop, which the page shows slightly softer.",
-            fitted.loop.loop_blend,
-        )
     header, sections = encode(
         fitted.loop, {"fps": options.fps, "camera": camera.header(), "view_limits": limits.header()}
     )

@@ -1,8 +1,10 @@
 // A WebGL2 rasteriser of 3D Gaussians that follows gsplat's "classic" projection (EWA splatting with the pinhole
 // intrinsics, 0.3 px^2 added to every projected covariance, a 3-sigma footprint, alpha = min(0.999, o * exp(-q)),
 // fragments under 1/255 dropped), composited back to front. Each copy of the loop is rendered into its own
-// off-screen target; a last pass blends the copies per pixel as mom4d's model does (`mom_nerfstudio.loop`).
+// off-screen target; a last pass blends the copies per pixel as mom4d's model does (`mom_nerfstudio.loop`): linearly,
+// or preserving contrast (`blend.js`) when the scene was trained so and the browser renders to float targets.
 
+import { ContrastBlend } from "./blend.js";
 import { DepthSorter } from "./sort.js";
 
 const TEXTURE_WIDTH = 2048;
@@ -132,6 +134,9 @@ export class SplatRenderer {
     this.scene = scene;
     const floatTargets = gl.getExtension("EXT_color_buffer_float");
     this.targetFormat = floatTargets && gl.getExtension("EXT_float_blend") ? gl.RGBA32F : floatTargets ? gl.RGBA16F : gl.RGBA8;
+    const contrast = scene.header.loop.blend === "contrast-preserving";
+    if (contrast && !floatTargets) console.warn("no float render targets: the loop's copies are blended linearly");
+    this.contrast = contrast && floatTargets ? new ContrastBlend(gl) : null;
     this.splatProgram = compile(gl, SPLAT_VERTEX, SPLAT_FRAGMENT);
     this.blendProgram = compile(gl, BLEND_VERTEX, BLEND_FRAGMENT);
     const total = scene.total;
@@ -253,6 +258,10 @@ export class SplatRenderer {
     const weights = [1 - t, t];
     if (t > 0) this.renderCopy(-(1 - t) * n, view, this.targets[1]);
     else weights[1] = 0;
+    if (t > 0 && this.contrast) {
+      this.contrast.run(this.targets[0].texture, this.targets[1].texture, weights, background, view.width, view.height);
+      return;
+    }
     gl.bindFramebuffer(gl.FRAMEBUFFER, null);
     gl.viewport(0, 0, view.width, view.height);
     gl.useProgram(this.blendProgram);
