@@ -19,6 +19,9 @@ DEFAULT_PAN_FRACTION = 0.05
 """Pan allowed then, as a fraction of the pivot's depth."""
 MAX_ZOOM = 3.0
 """How far the user may zoom in (a longer focal length shows a part of what the input view shows)."""
+MIN_ZOOM = 0.75
+"""How far the user may zoom out at most, whatever the views' spread: the views turn along the image's axes, not
+diagonally, so the corners of a wider frame leave what they saw first."""
 
 
 @dataclass(frozen=True)
@@ -126,7 +129,7 @@ def view_limits(camera: WebCamera, camera_to_worlds: list[np.ndarray]) -> ViewLi
         math.tan(half_x) / math.tan(min(half_x + spread_x, 1.5)),
         math.tan(half_y) / math.tan(min(half_y + spread_y, 1.5)),
     )
-    return ViewLimits(orbit_degrees=orbit, pan=pan, zoom=(min(zoom_out, 1.0), MAX_ZOOM))
+    return ViewLimits(orbit_degrees=orbit, pan=pan, zoom=(min(max(zoom_out, MIN_ZOOM), 1.0), MAX_ZOOM))
 
 
 def dataset_view_limits(dataset: SynthesizedDataset, camera: WebCamera) -> ViewLimits:

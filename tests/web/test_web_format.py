@@ -13,6 +13,7 @@ from mom_nerfstudio.errors import Mom4dInputError
 from mom_nerfstudio.loop import loop_terms
 from mom_nerfstudio.web.bake import bake_loop, pose_frames
 from mom_nerfstudio.web.budget import fit_to_budget
+from mom_nerfstudio.web.camera import default_limits, view_limits
 from mom_nerfstudio.web.format import DATA_FILE, encode, loop_size, read_scene, write_scene
 
 PAGE = {"fps": 30.0, "camera": seed_camera().header(), "view_limits": {"orbit_degrees": 5, "pan": 0.1, "zoom": [1, 3]}}
@@ -95,3 +96,22 @@ def test_the_budget_refuses_a_scene_whose_moving_gaussians_alone_do_not_fit() ->
     loop = bake_loop(tiny_model(), seed_camera(), frame_step=1)
     with pytest.raises(Mom4dInputError, match=r"moving Gaussians over 17 poses need .*--max-megabytes.*--frame-step"):
         fit_to_budget(loop, 1000)
+
+
+def test_the_view_limits_are_the_training_views_range() -> None:
+    camera = seed_camera()
+    pivot = camera.camera_to_world[:3, 3] - camera.camera_to_world[:3, 2] * camera.pivot_depth
+    # A view orbited 4 degrees about the pivot (around the world's z, the camera's up), and one shifted sideways.
+    angle = np.radians(4.0)
+    turn = np.array([[np.cos(angle), -np.sin(angle), 0], [np.sin(angle), np.cos(angle), 0], [0, 0, 1]])
+    orbited = np.eye(4)
+    orbited[:3, :3] = turn @ camera.camera_to_world[:3, :3]
+    orbited[:3, 3] = pivot + turn @ (camera.camera_to_world[:3, 3] - pivot)
+    shifted = camera.camera_to_world.copy()
+    shifted[:3, 3] += [0.0, 0.0, 0.05]
+    limits = view_limits(camera, [camera.camera_to_world, orbited, shifted])
+    assert limits.orbit_degrees == pytest.approx(4.0, abs=1e-6)
+    assert limits.pan == pytest.approx(max(0.05, camera.pivot_depth * np.sin(angle)), rel=1e-6)
+    # No view looks up or down, so a wider frame would leave them: no zooming out.
+    assert limits.zoom[0] == 1.0 and limits.zoom[1] > 1.0
+    assert view_limits(camera, [camera.camera_to_world]) == default_limits(camera)
