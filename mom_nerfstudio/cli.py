@@ -184,7 +184,8 @@ class WebExportCommand:
     overwrite: bool = False
     """Replace what the output folder holds (only once the new page is complete)."""
     max_megabytes: float = 30.0
-    """Size budget of the scene data: what does not fit is left out, lowest-opacity still Gaussians first."""
+    """Size budget of the scene data (scene.bin), in MB: over it, the moving Gaussians' per-frame rotations and scales
+    are left out, then as many of the lowest-opacity still Gaussians as needed."""
     frame_step: int = 2
     """Store the moving Gaussians' poses every this many frames of motion (the page interpolates between them)."""
     fps: float = 30.0
