@@ -207,10 +207,10 @@ def export_web_run(command: WebExportCommand) -> WebExport:
             "--frame-step must be at least 1, and --max-megabytes and --fps positive "
             f"(got {command.frame_step}, {command.max_megabytes}, {command.fps})."
         )
-    config = load_run_config(command.load_config)
     # Checked before the model loads (seconds), not after.
     check_output_folder(command.output_dir, command.overwrite)
     viewer_bundle()
+    config = load_run_config(command.load_config)
     dataset = run_dataset(config)
     from nerfstudio.utils.eval_utils import eval_setup
 

@@ -52,9 +52,14 @@ def test_an_output_folder_holding_other_files_is_refused_without_overwrite(tmp_p
     output = tmp_path / "page"
     output.mkdir()
     (output / "notes.txt").write_text("mine")
-    with pytest.raises(Mom4dInputError, match=r"already holds files; .* --overwrite True"):
-        page.check_output_folder(output, overwrite=False)
-    page.check_output_folder(output, overwrite=True)
+    # Refused before the run is even read.
+    args = ("web", "--load-config", str(tmp_path / "config.yml"), "--output-dir", str(output))
+    status, error = run_export(monkeypatch, capsys, *args)
+    assert status == 2
+    assert error == (
+        f"mom4d-export web: --output-dir {output} already holds files; name a new or empty folder, or pass "
+        "--overwrite True to replace its contents.\n"
+    )
     assert sorted(path.name for path in output.iterdir()) == ["notes.txt"]
 
 
