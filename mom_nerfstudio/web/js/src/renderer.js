@@ -7,7 +7,7 @@
 import { ContrastBlend } from "./blend.js";
 import { DepthSorter } from "./sort.js";
 
-const TEXTURE_WIDTH = 2048;
+const TEXTURE_WIDTH = 2048; // a power of two: the vertex shader splits an index into texel x and y with bit operations
 const NEAR_PLANE = 0.01;
 
 const SPLAT_VERTEX = `#version 300 es
@@ -26,7 +26,7 @@ out vec4 vColour;
 out vec2 vOffset;
 out vec3 vConic;
 void main() {
-  ivec2 texel = ivec2(int(aIndex & 2047u), int(aIndex >> 11));
+  ivec2 texel = ivec2(int(aIndex & ${TEXTURE_WIDTH - 1}u), int(aIndex >> ${Math.log2(TEXTURE_WIDTH)}u));
   vec3 world = texelFetch(uCentres, texel, 0).xyz;
   vec3 p = uRotation * world + uTranslation;
   gl_Position = vec4(0.0, 0.0, 2.0, 1.0);
