@@ -18,10 +18,9 @@ DEFAULT_ORBIT_DEGREES = 5.0
 DEFAULT_PAN_FRACTION = 0.05
 """Pan allowed then, as a fraction of the pivot's depth."""
 MAX_ZOOM = 3.0
-"""How far the user may zoom in (a longer focal length shows a part of what the input view shows)."""
-MIN_ZOOM = 0.75
-"""How far the user may zoom out at most, whatever the views' spread: the views turn along the image's axes, not
-diagonally, so the corners of a wider frame leave what they saw first."""
+"""How far the user may zoom in (a longer focal length shows a part of what the input view shows). The page never
+zooms out past the input view: a wider frame shows, at its corners, what no view saw (the views turn along the
+image's axes, not diagonally), and what the photo never showed is only filled in."""
 
 
 @dataclass(frozen=True)
@@ -104,32 +103,21 @@ def default_limits(camera: WebCamera) -> ViewLimits:
 
 def view_limits(camera: WebCamera, camera_to_worlds: list[np.ndarray]) -> ViewLimits:
     """The range the training views cover, seen from the input camera: the largest angle between any view's centre
-    and the input camera's about the pivot, the largest sideways offset of a view's centre, and how far the camera
-    may zoom out before its frame leaves what the views looked at (their spread of directions)."""
+    and the input camera's about the pivot, and the largest sideways offset of a view's centre."""
     pose = np.asarray(camera.camera_to_world, dtype=np.float64)
     centre, forward = pose[:3, 3], -pose[:3, 2]
-    right, up = pose[:3, 0], pose[:3, 1]
     pivot = centre + forward * camera.pivot_depth
-    orbit, pan, spread_x, spread_y = 0.0, 0.0, 0.0, 0.0
+    orbit, pan = 0.0, 0.0
     for other in camera_to_worlds:
-        other = np.asarray(other, dtype=np.float64)
-        a, b = centre - pivot, other[:3, 3] - pivot
+        other_centre = np.asarray(other, dtype=np.float64)[:3, 3]
+        a, b = centre - pivot, other_centre - pivot
         cosine = float(a @ b / max(np.linalg.norm(a) * np.linalg.norm(b), 1e-12))
         orbit = max(orbit, math.degrees(math.acos(min(max(cosine, -1.0), 1.0))))
-        offset = other[:3, 3] - centre
+        offset = other_centre - centre
         pan = max(pan, float(np.linalg.norm(offset - (offset @ forward) * forward)))
-        direction = -other[:3, 2]
-        spread_x = max(spread_x, abs(math.atan2(direction @ right, direction @ forward)))
-        spread_y = max(spread_y, abs(math.atan2(direction @ up, direction @ forward)))
     if orbit == 0.0 and pan == 0.0:
         return default_limits(camera)
-    half_x = math.atan(camera.width / (2 * camera.fx))
-    half_y = math.atan(camera.height / (2 * camera.fy))
-    zoom_out = max(
-        math.tan(half_x) / math.tan(min(half_x + spread_x, 1.5)),
-        math.tan(half_y) / math.tan(min(half_y + spread_y, 1.5)),
-    )
-    return ViewLimits(orbit_degrees=orbit, pan=pan, zoom=(min(max(zoom_out, MIN_ZOOM), 1.0), MAX_ZOOM))
+    return ViewLimits(orbit_degrees=orbit, pan=pan, zoom=(1.0, MAX_ZOOM))
 
 
 def dataset_view_limits(dataset: SynthesizedDataset, camera: WebCamera) -> ViewLimits:

@@ -112,6 +112,5 @@ def test_the_view_limits_are_the_training_views_range() -> None:
     limits = view_limits(camera, [camera.camera_to_world, orbited, shifted])
     assert limits.orbit_degrees == pytest.approx(4.0, abs=1e-6)
     assert limits.pan == pytest.approx(max(0.05, camera.pivot_depth * np.sin(angle)), rel=1e-6)
-    # No view looks up or down, so a wider frame would leave them: no zooming out.
-    assert limits.zoom[0] == 1.0 and limits.zoom[1] > 1.0
+    assert limits.zoom[0] == 1.0 and limits.zoom[1] > 1.0  # zooming in only
     assert view_limits(camera, [camera.camera_to_world]) == default_limits(camera)
