@@ -4,6 +4,8 @@ Chromium (software WebGL), and how closely the page's input view matches the mod
     python scripts/benchmark_web.py --load-config outputs/<photo>/mom4d/<timestamp>/config.yml \\
         --output-dir web_benchmark --json web_benchmark.json --hardware "2-core CPU, SwiftShader"
 
+    python scripts/benchmark_web.py --synthetic 720000 70000 60 --json web_synthetic.json   # no run: random Gaussians
+
 Writes the page into --output-dir (replacing it), the numbers as JSON, and with --comparison an image of the page
 (a screenshot, its controls included) beside nerfstudio's render of the input view at t = 0, and the difference of
 the page's canvas and that render, times 4.
@@ -27,16 +29,24 @@ from evaluation.browser import CHROMIUM, find_chromium
 from evaluation.metrics import psnr
 from evaluation.provenance import commit
 from evaluation.web_page import open_scene_page
+from mom_nerfstudio.atomic import atomic_folder
 from mom_nerfstudio.cli import WebExportCommand, export_web_run
 from mom_nerfstudio.errors import INPUT_ERRORS
+from mom_nerfstudio.web.bake import BakedLoop, pose_frames
+from mom_nerfstudio.web.camera import WebCamera, default_limits
+from mom_nerfstudio.web.format import encode, write_scene
+from mom_nerfstudio.web.page import check_output_folder, copy_viewer
 
 
 @dataclass
 class WebBenchmark:
     """What to export and how to measure it."""
 
-    load_config: Path
+    load_config: Optional[Path] = None
     """config.yml of the trained run."""
+    synthetic: Optional[tuple[int, int, int]] = None
+    """Instead of a run: a scene of random Gaussians of this size (Gaussians, moving ones, loop frames), to measure
+    the size, load time and frame rate of a full-size page without training one (no model renders to compare)."""
     output_dir: Path = Path("web_benchmark")
     """Folder the page is written into (replaced)."""
     json: Path = Path("web_benchmark.json")
@@ -80,8 +90,83 @@ def model_render(load_config: Path, width: int, times: tuple[float, ...]) -> dic
     return renders
 
 
+def synthetic_loop(total: int, moving: int, num_frames: int, frame_step: int) -> BakedLoop:
+    """Random Gaussians in a landscape-like box ahead of the input camera of `synthetic_camera`; the moving ones drift
+    along straight paths."""
+    rng = np.random.default_rng(0)
+    means = rng.uniform([-3.0, 1.0, -1.0], [3.0, 20.0, 3.0], (total, 3)).astype(np.float32)
+    quats = rng.normal(size=(total, 4)).astype(np.float32)
+    quats /= np.linalg.norm(quats, axis=1, keepdims=True)
+    frames = pose_frames(num_frames, frame_step)
+    velocity = rng.normal(0.0, 0.002, (moving, 3)).astype(np.float32)
+    return BakedLoop(
+        means=means,
+        quats=quats,
+        log_scales=rng.uniform(-5.0, -2.5, (total, 3)).astype(np.float32),
+        colours=rng.uniform(0.0, 1.0, (total, 3)).astype(np.float32),
+        opacities=rng.uniform(0.2, 1.0, total).astype(np.float32),
+        moving=moving,
+        pose_frames=frames,
+        pose_means=np.stack([means[:moving] + velocity * frame for frame in frames]),
+        pose_quats=None,
+        pose_log_scales=None,
+        num_frames=num_frames,
+        loop_blend="contrast-preserving",
+        background=[0.0, 0.0, 0.0],
+        source_rows=np.arange(total),
+    )
+
+
+def synthetic_camera() -> WebCamera:
+    """A 1024 x 576 camera at the origin looking along +y (z up), as mom4d's input cameras do."""
+    pose = np.eye(4)
+    pose[:3, :3] = [[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]]
+    return WebCamera(pose, 1100.0, 1100.0, 512.0, 288.0, 1024, 576, 5.0)
+
+
+def run_synthetic(benchmark: WebBenchmark) -> dict:
+    """Write a page of random Gaussians and measure its size, load time and frame rate."""
+    chromium = find_chromium(benchmark.chromium)
+    total, moving, num_frames = benchmark.synthetic
+    start = time.perf_counter()
+    loop = synthetic_loop(total, moving, num_frames, benchmark.frame_step)
+    camera = synthetic_camera()
+    header, sections = encode(
+        loop, {"fps": 30.0, "camera": camera.header(), "view_limits": default_limits(camera).header()}
+    )
+    check_output_folder(benchmark.output_dir, overwrite=True)
+    with atomic_folder(benchmark.output_dir) as folder:
+        scene_bytes = write_scene(folder, header, sections)
+        copy_viewer(folder)
+    results = {
+        "hardware": benchmark.hardware,
+        "commit": commit(),
+        "date": time.strftime("%Y-%m-%d"),
+        "synthetic": {"gaussians": total, "moving": moving, "num_frames": num_frames, "poses": len(loop.pose_frames)},
+        "write_seconds": round(time.perf_counter() - start, 2),
+        "scene_bytes": scene_bytes,
+        "folder_bytes": folder_bytes(benchmark.output_dir),
+    }
+    if chromium is not None:
+        with open_scene_page(benchmark.output_dir, benchmark.width, chromium, timeout=600.0) as page:
+            frame_ms = page.milliseconds_per_frame(benchmark.frames)
+            results.update(
+                load_milliseconds=round(page.load_milliseconds, 1),
+                milliseconds_per_frame=round(frame_ms, 1),
+                frames_per_second=round(1000.0 / frame_ms, 2),
+                page_errors=page.errors(),
+            )
+    benchmark.json.parent.mkdir(parents=True, exist_ok=True)
+    benchmark.json.write_text(json.dumps(results, indent=1))
+    return results
+
+
 def run(benchmark: WebBenchmark) -> dict:
     """Export, open the page, measure; returns the numbers."""
+    if benchmark.synthetic is not None:
+        return run_synthetic(benchmark)
+    if benchmark.load_config is None:
+        raise SystemExit("benchmark_web: give --load-config RUN/config.yml (or --synthetic GAUSSIANS MOVING FRAMES).")
     chromium = find_chromium(benchmark.chromium)
     if chromium is None:
         print(

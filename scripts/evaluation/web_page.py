@@ -25,7 +25,7 @@ class ScenePage:
 
     browser: DevToolsPage
     load_milliseconds: float
-    """From the start of navigation until the first frame was drawn."""
+    """From the start of navigation until the first frame was rendered (its pixels readable)."""
 
     def render(self, loop_time: float) -> np.ndarray:
         """The canvas at `loop_time` (playback pauses) as RGB uint8 HxWx3."""
