@@ -110,3 +110,23 @@ def test_the_previews_are_written_beside_the_page(tmp_path) -> None:
 
     frames = imageio.mimread(tmp_path / "page" / "preview.gif")
     assert len(frames) == tiny_model().num_frames
+
+
+def test_a_scene_over_the_budget_is_shrunk_to_fit_or_refused_before_anything_is_written(tmp_path) -> None:
+    camera = seed_camera()
+    model = tiny_model()
+    full = export_web(model, camera, default_limits(camera), tmp_path / "full", WebOptions(previews=False))
+    budget = full.scene_bytes - 2000
+    fitted = export_web(
+        model,
+        camera,
+        default_limits(camera),
+        tmp_path / "fitted",
+        WebOptions(previews=False, max_megabytes=budget / 1e6),
+    )
+    assert fitted.scene_bytes <= budget and (tmp_path / "fitted" / "scene.bin").stat().st_size == fitted.scene_bytes
+    assert fitted.gaussians < full.gaussians and fitted.moving == full.moving
+    assert len(fitted.given_up) == 1 and "still Gaussians, those of lowest opacity" in fitted.given_up[0]
+    with pytest.raises(Mom4dInputError, match="raise --max-megabytes or store fewer poses with a larger --frame-step"):
+        export_web(model, camera, default_limits(camera), tmp_path / "refused", WebOptions(max_megabytes=0.001))
+    assert not (tmp_path / "refused").exists()
