@@ -1,12 +1,13 @@
 """Console entry points for trained runs: `mom4d-camera-paths` (test paths with time, or a check of a camera path) and
-`mom4d-export` (PLY at a time)."""
+`mom4d-export` (PLY at a time; `mom4d-export web`, a web page that plays the loop)."""
 
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import yaml
 from nerfstudio.engine.trainer import TrainerConfig
@@ -22,6 +23,9 @@ from mom_nerfstudio.errors import Mom4dInputError
 from mom_nerfstudio.log import logger
 from mom_nerfstudio.loop import wrap_time
 from mom_nerfstudio.model import Mom4dModel, Mom4dModelConfig
+
+if TYPE_CHECKING:
+    from mom_nerfstudio.web.export import WebExport
 
 
 def load_run_config(config_path: Path) -> TrainerConfig:
@@ -124,7 +128,8 @@ def write_test_camera_paths(command: CameraPathsCommand) -> list[Path]:
 
 @dataclass
 class ExportCommand:
-    """Write the scene at a loop time (--time) or one loop as a PLY sequence (--sequence) in the 3DGS PLY layout."""
+    """Write the scene at a loop time (--time) or one loop as a PLY sequence (--sequence) in the 3DGS PLY layout.
+    (`mom4d-export web --help`: a web page that plays the loop.)"""
 
     load_config: Path
     """config.yml of the trained run."""
@@ -167,11 +172,72 @@ def export_run(command: ExportCommand) -> list[Path]:
     return written
 
 
+@dataclass
+class WebExportCommand:
+    """Write a self-contained web page that plays the loop (index.html, viewer.js, scene.json, scene.bin) and the input
+    view's loop as preview.mp4 and preview.gif; serve the folder with `python -m http.server` to view it."""
+
+    load_config: Path
+    """config.yml of the trained run."""
+    output_dir: Path
+    """Folder for the page; it must be new or empty unless --overwrite True."""
+    overwrite: bool = False
+    """Replace what the output folder holds (only once the new page is complete)."""
+    max_megabytes: float = 30.0
+    """Size budget of the scene data (scene.bin), in MB: over it, the moving Gaussians' per-frame rotations and scales
+    are left out, then as many of the lowest-opacity still Gaussians as needed."""
+    frame_step: int = 2
+    """Store the moving Gaussians' poses every this many frames of motion (the page interpolates between them)."""
+    fps: float = 30.0
+    """Frames per second at which the page plays the loop (and the previews run)."""
+    previews: bool = True
+    """Also write preview.mp4 and preview.gif of the input view's loop, rendered by the model."""
+    preview_width: Optional[int] = None
+    """Width of the previews in pixels; default: the input view's own."""
+
+
+def export_web_run(command: WebExportCommand) -> WebExport:
+    """Load a trained run and write its web page."""
+    from mom_nerfstudio.web.camera import dataset_view_limits, input_web_camera
+    from mom_nerfstudio.web.export import WebOptions, export_web
+    from mom_nerfstudio.web.page import check_output_folder, viewer_bundle
+
+    if command.frame_step < 1 or command.max_megabytes <= 0 or command.fps <= 0:
+        raise Mom4dInputError(
+            "--frame-step must be at least 1, and --max-megabytes and --fps positive "
+            f"(got {command.frame_step}, {command.max_megabytes}, {command.fps})."
+        )
+    # Checked before the model loads (seconds), not after.
+    check_output_folder(command.output_dir, command.overwrite)
+    viewer_bundle()
+    config = load_run_config(command.load_config)
+    dataset = run_dataset(config)
+    from nerfstudio.utils.eval_utils import eval_setup
+
+    _, pipeline, _, _ = eval_setup(command.load_config, test_mode="inference")
+    model = pipeline.model
+    assert isinstance(model, Mom4dModel)
+    camera = input_web_camera(dataset)
+    options = WebOptions(
+        fps=command.fps,
+        frame_step=command.frame_step,
+        max_megabytes=command.max_megabytes,
+        previews=command.previews,
+        preview_width=command.preview_width,
+    )
+    return export_web(
+        model, camera, dataset_view_limits(dataset, camera), command.output_dir, options, command.overwrite
+    )
+
+
 def camera_paths_entrypoint() -> None:
     """Console entry point of `mom4d-camera-paths`."""
     run_command(CameraPathsCommand, camera_paths, "mom4d-camera-paths")
 
 
 def export_entrypoint() -> None:
-    """Console entry point of `mom4d-export`."""
-    run_command(ExportCommand, export_run, "mom4d-export")
+    """Console entry point of `mom4d-export`: `mom4d-export web ...` writes a web page, any other arguments PLY files."""
+    if sys.argv[1:2] == ["web"]:
+        run_command(WebExportCommand, export_web_run, "mom4d-export web", sys.argv[2:])
+    else:
+        run_command(ExportCommand, export_run, "mom4d-export")

@@ -22,10 +22,10 @@ from mom_nerfstudio.log import setup_logging
 Command = TypeVar("Command")
 
 
-def parse_command_line(command_type: type[Command], args: list[str] | None = None) -> Command:
+def parse_command_line(command_type: type[Command], args: list[str] | None = None, prog: str | None = None) -> Command:
     """Parse a mom4d command's arguments (`sys.argv` by default) the way `ns-train` does: booleans are written
-    `--flag True` or `--flag False`."""
-    return tyro.cli(command_type, args=args, config=(tyro.conf.FlagConversionOff,))
+    `--flag True` or `--flag False`. `prog` names the command in its usage line (default: the program's path)."""
+    return tyro.cli(command_type, args=args, prog=prog, config=(tyro.conf.FlagConversionOff,))
 
 
 def exit_with(error: ValueError, program: str) -> NoReturn:
@@ -35,15 +35,18 @@ def exit_with(error: ValueError, program: str) -> NoReturn:
     sys.exit(2)
 
 
-def run_command(command_type: type[Command], action: Callable[[Command], object], program: str) -> None:
-    """Parse `command_type` from the command line and run `action` on it, reporting a bad input in one line.
+def run_command(
+    command_type: type[Command], action: Callable[[Command], object], program: str, args: list[str] | None = None
+) -> None:
+    """Parse `command_type` from the command line (`args`, default `sys.argv`) and run `action` on it, reporting a
+    bad input in one line.
 
     Parsing is inside the handler too: a config's `__post_init__` may refuse a value that tyro parsed. tyro
     reports such a refusal itself only for configs nested under an option prefix; one without a prefix (the
     synthesis options of `mom4d-synthesize`) raises out of `tyro.cli`.
     """
     try:
-        command = parse_command_line(command_type)
+        command = parse_command_line(command_type, args, program if args is not None else None)
         setup_logging()
         action(command)
     except INPUT_ERRORS as error:

@@ -63,6 +63,35 @@ if ! "$py" -c 'import open3d' >/dev/null 2>&1; then
   fi
 fi
 
+# The web page's viewer script (mom_nerfstudio/web/static/viewer.js) is committed, so mom4d-export web works without
+# Node.js; where npm is found it is rebuilt from its sources with the pinned esbuild (package-lock.json).
+web_js=mom_nerfstudio/web/js
+if command -v npm >/dev/null 2>&1; then
+  echo "Building the web viewer's script ($web_js: npm ci && npm run build)"
+  (cd "$web_js" && npm ci --no-audit --no-fund --loglevel=error >/dev/null && npm run --silent build >/dev/null) ||
+    echo "mom4d install: npm could not build the web viewer; mom4d-export web uses the committed $web_js/../static/viewer.js." >&2
+else
+  echo "mom4d install: npm not found; mom4d-export web uses the committed viewer script. To rebuild it after editing
+  $web_js/src, install Node.js >= 18 with npm, then run:  cd $web_js && npm ci && npm run build" >&2
+fi
+
+# Headless Chromium (Debian's chromium) runs the web page's tests, scripts/benchmark_web.py and
+# scripts/viewer_screenshots.py; the browser tests skip without it.
+if [ ! -x /usr/bin/chromium ] && ! command -v chromium >/dev/null 2>&1; then
+  apt_chromium="apt-get install -y -q --no-install-recommends chromium"
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "Installing chromium, which the web page's tests and benchmark open the page in"
+    $apt_chromium >/dev/null 2>&1 || { apt-get update -q >/dev/null 2>&1 && $apt_chromium >/dev/null 2>&1; } || true
+  elif command -v apt-get >/dev/null 2>&1 && sudo -n true >/dev/null 2>&1; then
+    echo "Installing chromium, which the web page's tests and benchmark open the page in"
+    sudo $apt_chromium >/dev/null 2>&1 || { sudo apt-get update -q >/dev/null 2>&1 && sudo $apt_chromium >/dev/null 2>&1; } || true
+  fi
+  if [ ! -x /usr/bin/chromium ] && ! command -v chromium >/dev/null 2>&1; then
+    echo "mom4d install: no Chromium found; the web page's browser tests will be skipped, and scripts/benchmark_web.py
+  and scripts/viewer_screenshots.py need one.  Debian/Ubuntu:  sudo apt-get install chromium" >&2
+  fi
+fi
+
 if ! error=$("$py" -c 'import torch, torchvision' 2>&1); then
   fail "torch and torchvision are installed but do not import together:
 $error

@@ -23,19 +23,12 @@ Chromium needs WebGL for viser's canvas; without a GPU it uses its software rend
 
 from __future__ import annotations
 
-import base64
-import contextlib
 import json
 import math
-import shutil
 import socket
-import subprocess
 import sys
-import tempfile
 import threading
 import time
-import urllib.request
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
@@ -48,27 +41,12 @@ import viser.transforms as vtf
 from nerfstudio.cameras.cameras import Cameras
 from nerfstudio.utils.eval_utils import eval_setup
 from nerfstudio.viewer.viewer import VISER_NERFSTUDIO_SCALE_RATIO, Viewer
-from websockets.sync.client import ClientConnection, connect
 
 from dataparsers.dataset_format import InputCamera
+from evaluation.browser import CHROMIUM, DevToolsPage, headless_chromium, wait_until
 from mom_nerfstudio.camera_paths import run_dataset
 from mom_nerfstudio.cli import load_run_config
 from mom_nerfstudio.errors import INPUT_ERRORS, Mom4dInputError
-
-CHROMIUM_FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    # WebGL through the software renderer: there is no GPU for it.
-    "--use-angle=swiftshader",
-    "--enable-unsafe-swiftshader",
-    "--remote-debugging-port=0",
-)
 
 
 @dataclass
@@ -81,7 +59,7 @@ class ViewerScreenshots:
     """Folder for time_<t>.png and summary.json."""
     times: tuple[float, float] = (0.0, 0.5)
     """The two loop times to show."""
-    chromium: Path = Path("/usr/bin/chromium")
+    chromium: Path = CHROMIUM
     """The Chromium executable (Debian: apt-get install chromium)."""
     window_size: tuple[int, int] = (1024, 768)
     """Browser window width and height in pixels."""
@@ -137,91 +115,6 @@ class RenderProbe:
         """Renders finished after the first `start` ones."""
         with self._lock:
             return self.renders[start:]
-
-
-def wait_until(condition: Callable[[], bool], timeout: float, what: str, interval: float = 0.1) -> None:
-    """Poll `condition` until it holds; fail with a message naming `what` after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(interval)
-
-
-class DevToolsPage:
-    """One Chromium page, driven through the Chrome DevTools protocol over its websocket."""
-
-    def __init__(self, socket: ClientConnection, timeout: float) -> None:
-        self._socket = socket
-        self._timeout = timeout
-        self._next_id = 0
-
-    def call(self, method: str, **params: Any) -> dict:
-        """Send one DevTools command and return its result (events arriving meanwhile are skipped)."""
-        self._next_id += 1
-        self._socket.send(json.dumps({"id": self._next_id, "method": method, "params": params}))
-        while True:
-            message = json.loads(self._socket.recv(timeout=self._timeout))
-            if message.get("id") == self._next_id:
-                if "error" in message:
-                    raise RuntimeError(f"Chromium could not {method}: {message['error']}")
-                return message["result"]
-
-    def open(self, url: str) -> None:
-        """Load `url` in the page."""
-        self.call("Page.navigate", url=url)
-
-    def evaluate(self, expression: str) -> Any:
-        """The value of a JavaScript expression in the page."""
-        return self.call("Runtime.evaluate", expression=expression, returnByValue=True)["result"].get("value")
-
-    def screenshot(self) -> np.ndarray:
-        """The page as an RGB uint8 HxWx3 array."""
-        data = base64.b64decode(self.call("Page.captureScreenshot", format="png")["data"])
-        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-        return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-
-
-@contextlib.contextmanager
-def headless_chromium(executable: Path, window_size: tuple[int, int], timeout: float) -> Iterator[DevToolsPage]:
-    """A headless Chromium with a fresh profile, yielding its page; the browser and profile go away afterwards."""
-    if not executable.is_file():
-        raise Mom4dInputError(
-            f"Chromium was not found at {executable}; install it (apt-get install -y chromium) or pass --chromium."
-        )
-    profile = Path(tempfile.mkdtemp(prefix="mom4d-chromium-"))
-    width, height = window_size
-    process = subprocess.Popen(
-        [
-            str(executable),
-            *CHROMIUM_FLAGS,
-            f"--user-data-dir={profile}",
-            f"--window-size={width},{height}",
-            "about:blank",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        # With --remote-debugging-port=0, Chromium picks a port and writes it into the profile.
-        port_file = profile / "DevToolsActivePort"
-        wait_until(lambda: port_file.is_file() and port_file.read_text().count("\n") >= 1, timeout, "Chromium to start")
-        port = int(port_file.read_text().splitlines()[0])
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=timeout) as response:
-            target = next(target for target in json.load(response) if target["type"] == "page")
-        with connect(target["webSocketDebuggerUrl"], max_size=None, open_timeout=timeout) as socket:
-            page = DevToolsPage(socket, timeout)
-            page.call(
-                "Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=1, mobile=False
-            )
-            yield page
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 def free_port() -> int:
