@@ -63,6 +63,11 @@ class WebBenchmark:
     """The Chromium executable."""
     frame_step: int = 2
     """Passed to the export."""
+    references: Optional[Path] = None
+    """Folder of the model's renders of the input view (`model_t<time>.png`): where no Chromium is found (the GPU
+    machine a run trained on) they are written there after the export, to measure the page elsewhere with `--page`."""
+    page: Optional[Path] = None
+    """An exported page to measure instead of exporting a run (its fidelity against `--references`)."""
 
 
 def folder_bytes(folder: Path) -> dict[str, int]:
@@ -165,6 +170,8 @@ def run(benchmark: WebBenchmark) -> dict:
     """Export, open the page, measure; returns the numbers."""
     if benchmark.synthetic is not None:
         return run_synthetic(benchmark)
+    if benchmark.page is not None:
+        return run_exported(benchmark)
     if benchmark.load_config is None:
         raise SystemExit("benchmark_web: give --load-config RUN/config.yml (or --synthetic GAUSSIANS MOVING FRAMES).")
     chromium = find_chromium(benchmark.chromium)
@@ -200,23 +207,76 @@ def run(benchmark: WebBenchmark) -> dict:
     }
     if chromium is not None:
         results.update(measure_page(benchmark, chromium))
+    elif benchmark.references is not None:
+        save_references(model_render(benchmark.load_config, benchmark.width, LOOP_TIMES), benchmark.references)
     benchmark.json.parent.mkdir(parents=True, exist_ok=True)
     benchmark.json.write_text(json.dumps(results, indent=1))
     return results
 
 
-def measure_page(benchmark: WebBenchmark, chromium: Path) -> dict:
-    """Open the exported page: its load time, frame time and fidelity to the model's renders (and the comparison
-    image, when asked)."""
-    times = (0.0, 0.5)
-    with open_scene_page(benchmark.output_dir, benchmark.width, chromium) as page:
+LOOP_TIMES = (0.0, 0.5)
+"""The loop times at which the page is compared with the model."""
+
+
+def reference_path(folder: Path, loop_time: float) -> Path:
+    """Where the model's render at `loop_time` is saved."""
+    return Path(folder) / f"model_t{loop_time:g}.png"
+
+
+def save_references(renders: dict[float, np.ndarray], folder: Path) -> None:
+    """Save the model's renders (RGB uint8) as PNG files in `folder`."""
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    for loop_time, rgb in renders.items():
+        cv2.imwrite(str(reference_path(folder, loop_time)), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+
+
+def load_references(folder: Path) -> dict[float, np.ndarray]:
+    """The model's renders saved by `save_references`."""
+    renders = {}
+    for loop_time in LOOP_TIMES:
+        image = cv2.imread(str(reference_path(folder, loop_time)))
+        if image is None:
+            raise SystemExit(f"benchmark_web: no render {reference_path(folder, loop_time)}")
+        renders[loop_time] = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    return renders
+
+
+def run_exported(benchmark: WebBenchmark) -> dict:
+    """Measure a page exported elsewhere against the model's renders saved beside it."""
+    chromium = find_chromium(benchmark.chromium)
+    if chromium is None or benchmark.references is None:
+        raise SystemExit("benchmark_web: --page needs Chromium and --references (the model's saved renders).")
+    results = {
+        "hardware": benchmark.hardware,
+        "commit": commit(),
+        "date": time.strftime("%Y-%m-%d"),
+        "page": str(benchmark.page),
+        "folder_bytes": folder_bytes(benchmark.page),
+        **measure_page(benchmark, chromium, benchmark.page, load_references(benchmark.references)),
+    }
+    benchmark.json.parent.mkdir(parents=True, exist_ok=True)
+    benchmark.json.write_text(json.dumps(results, indent=1))
+    return results
+
+
+def measure_page(
+    benchmark: WebBenchmark,
+    chromium: Path,
+    folder: Optional[Path] = None,
+    references: Optional[dict[float, np.ndarray]] = None,
+) -> dict:
+    """Open the exported page (`folder`, default the export's): its load time, frame time and fidelity to the model's
+    renders (`references`, default rendered now), and the comparison image when asked."""
+    times = LOOP_TIMES
+    with open_scene_page(folder or benchmark.output_dir, benchmark.width, chromium, timeout=600.0) as page:
         load_ms = page.load_milliseconds
         frame_ms = page.milliseconds_per_frame(benchmark.frames)
         pages = {loop_time: page.render(loop_time) for loop_time in times}
         page.render(0.0)  # the screenshot shows t = 0
         screenshot = page.browser.screenshot()
         errors = page.errors()
-    references = model_render(benchmark.load_config, benchmark.width, times)
+    if references is None:
+        references = model_render(benchmark.load_config, benchmark.width, times)
     if benchmark.comparison is not None:
         difference = np.clip(np.abs(pages[0.0].astype(int) - references[0.0].astype(int)) * 4, 0, 255).astype(np.uint8)
         below = screenshot.shape[0] - difference.shape[0]

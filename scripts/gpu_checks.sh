@@ -10,6 +10,7 @@
 #   train-NAME        ns-train mom4d on PHOTOS_DIR/NAME.jpg
 #   render-NAME       render the four test camera paths of that run into OUT_DIR/paths_NAME.mp4
 #   profile-NAME      time and profile a shortened mom4d run on PHOTOS_DIR/NAME.jpg
+#   web-NAME          mom4d-export web on the run of train-NAME (the page and the model's renders in web_NAME.tar.gz)
 #   render-profile-NAME  frame rates and a per-part profile of rendering the trained run of train-NAME
 #   benchmark         scripts/benchmark.py with the arguments in $BENCHMARK_ARGS (see the step below)
 #   scaling           scripts/benchmark_scaling.py with the arguments in $SCALING_ARGS (time and memory against
@@ -91,6 +92,14 @@ for step in "${steps[@]}"; do
       ns-train mom4d --data "$photos/$name.jpg" --output-dir /tmp/runs --experiment-name "$name" --timestamp run \
         --vis tensorboard --viewer.quit-on-train-completion True 2>&1 | tail -n 12 | tee "$out/train_$name.log"
       echo "image to trained scene: $(( $(date +%s) - started )) s" | tee -a "$out/train_$name.log" ;;
+    web-*)
+      # mom4d-export web on the run of train-NAME, with the model's renders of the input view beside the page, so
+      # that the page can be measured in a browser elsewhere (benchmark_web.py --page ... --references ...).
+      name=${step#web-}
+      python3 scripts/benchmark_web.py --load-config /tmp/runs/$name/mom4d/run/config.yml --output-dir /tmp/web/page \
+        --references /tmp/web/references --json "$out/web_$name.json" --hardware "$(nvidia-smi --query-gpu=name \
+        --format=csv,noheader | head -n 1), export only" 2>&1 | tail -n 30 | tee "$out/web_$name.log"
+      tar -czf "$out/web_$name.tar.gz" -C /tmp/web page references || true ;;
     render-profile-*)
       name=${step#render-profile-}
       python3 scripts/profile_rendering.py --load-config /tmp/runs/$name/mom4d/run/config.yml \
