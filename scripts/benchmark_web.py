@@ -22,7 +22,6 @@ from typing import Optional
 
 import cv2
 import numpy as np
-import torch
 import tyro
 
 from evaluation.browser import CHROMIUM, find_chromium
@@ -83,16 +82,11 @@ def model_render(load_config: Path, width: int, times: tuple[float, ...]) -> dic
     from mom_nerfstudio.camera_paths import run_dataset
     from mom_nerfstudio.cli import load_run_config
     from mom_nerfstudio.web.camera import input_web_camera
+    from mom_nerfstudio.web.previews import render_view
 
     camera = input_web_camera(run_dataset(load_run_config(load_config)))
     _, pipeline, _, _ = eval_setup(load_config, test_mode="inference")
-    renders = {}
-    with torch.no_grad():
-        for loop_time in times:
-            cameras = camera.cameras(width, time=loop_time).to(pipeline.model.device)
-            rgb = pipeline.model.get_outputs_for_camera(cameras)["rgb"]
-            renders[loop_time] = (rgb.clamp(0, 1) * 255).round().byte().cpu().numpy()
-    return renders
+    return {loop_time: render_view(pipeline.model, camera, width, loop_time) for loop_time in times}
 
 
 def synthetic_loop(total: int, moving: int, num_frames: int, frame_step: int) -> BakedLoop:

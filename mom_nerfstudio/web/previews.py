@@ -13,14 +13,15 @@ from mom_nerfstudio.web.camera import WebCamera
 
 
 @torch.no_grad()
+def render_view(model: Mom4dModel, camera: WebCamera, width: int | None, loop_time: float) -> np.ndarray:
+    """The model's render of `camera` (`width` pixels wide, default its own) at `loop_time`, as an RGB uint8 array."""
+    rgb = model.get_outputs_for_camera(camera.cameras(width, time=loop_time).to(model.device))["rgb"]
+    return (rgb.clamp(0, 1) * 255).round().byte().cpu().numpy()
+
+
 def render_loop(model: Mom4dModel, camera: WebCamera, width: int | None = None) -> list[np.ndarray]:
     """The N frames of the loop (t = i / N) seen from `camera`, as RGB uint8 arrays."""
-    frames = []
-    for index in range(model.num_frames):
-        cameras = camera.cameras(width, time=index / model.num_frames).to(model.device)
-        rgb = model.get_outputs_for_camera(cameras)["rgb"]
-        frames.append((rgb.clamp(0, 1) * 255).round().byte().cpu().numpy())
-    return frames
+    return [render_view(model, camera, width, index / model.num_frames) for index in range(model.num_frames)]
 
 
 def write_previews(frames: list[np.ndarray], folder: Path, fps: float) -> list[Path]:
