@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from nerfstudio.models.splatfacto import get_viewmat
 
 from mom_nerfstudio.loop import LoopTerm
 from mom_nerfstudio.model import Mom4dModel
@@ -123,7 +124,8 @@ def bake_loop(model: Mom4dModel, camera: WebCamera, frame_step: int = 1) -> Bake
     order = torch.cat([moving_rows, torch.nonzero(~moving)[:, 0]])
     poses = [{name: values[moving_rows] for name, values in _pose(model, frame).items()} for frame in frames]
     sh_degree, colours, opacities = model._appearance()
-    viewmat = torch.linalg.inv(_opencv_camera_to_world(camera, model.means))[None]
+    camera_to_world = torch.as_tensor(camera.camera_to_world[:3], dtype=model.means.dtype, device=model.means.device)
+    viewmat = get_viewmat(camera_to_world[None])
     colours = view_dependent_colors(rest["means"], colours, viewmat, sh_degree)[0]
     with_shapes = bool(shape_change.any())
     return BakedLoop(
@@ -142,10 +144,3 @@ def bake_loop(model: Mom4dModel, camera: WebCamera, frame_step: int = 1) -> Bake
         background=[float(value) for value in model._get_background_color().reshape(-1)[:3].cpu()],
         source_rows=order.cpu().numpy(),
     )
-
-
-def _opencv_camera_to_world(camera: WebCamera, like: torch.Tensor) -> torch.Tensor:
-    """The camera's camera-to-world in OpenCV axes (y down, z forward), as gsplat's view matrices invert."""
-    pose = torch.as_tensor(camera.camera_to_world, dtype=like.dtype, device=like.device).clone()
-    pose[:3, 1:3] = -pose[:3, 1:3]
-    return pose
